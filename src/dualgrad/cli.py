@@ -1,0 +1,161 @@
+"""Command line: ``python -m dualgrad {train,sweep,prepare-data,import,keys}``."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+from pathlib import Path
+
+from .errors import ConfigError, DualgradError
+
+EPILOG = """\
+A run's config is a YAML/JSON mapping of RunConfig keys (see `python -m dualgrad keys`);
+unset keys take the notebooks' defaults (ResNet18, CIFAR-10, batch 256, lr 0.1, 100 epochs,
+milestones 50/75, K=16). Examples:
+
+  python -m dualgrad train --set arch=SimpleCNN --set dataset=synthetic --set epochs=4 \\
+      --set lam=0.3 --output results/demo.json
+  python -m dualgrad train --config run.yaml --output out.json --checkpoint out.ckpt
+
+A run killed mid-way resumes from its checkpoint when started again with the same command.
+Bad input exits with status 2 before any training and names the offending key.
+"""
+
+
+def _parse_value(text: str):
+    import yaml
+
+    return yaml.safe_load(text)
+
+
+def load_run_config(args) -> "RunConfig":
+    from .config import RunConfig
+
+    values: dict = {}
+    if args.config:
+        path = Path(args.config)
+        if not path.is_file():
+            raise ConfigError("config", f"no config file at '{path}'")
+        import yaml
+
+        loaded = yaml.safe_load(path.read_text())
+        if not isinstance(loaded, dict):
+            raise ConfigError("config", f"'{path}' must hold a mapping of keys to values")
+        values.update(loaded)
+    if args.config_json:
+        try:
+            values.update(json.loads(args.config_json))
+        except json.JSONDecodeError as err:
+            raise ConfigError("config_json", f"not valid JSON: {err}") from None
+    for item in args.set or []:
+        if "=" not in item:
+            raise ConfigError(item, "--set takes KEY=VALUE")
+        key, text = item.split("=", 1)
+        values[key.strip()] = _parse_value(text)
+    return RunConfig.from_dict(values)
+
+
+def _runtime(args):
+    from .config import Runtime
+
+    return Runtime(data_root=args.data_root, download=args.download, device=args.device,
+                   eval_batch_size=args.eval_batch_size, num_threads=args.threads, progress=not args.quiet)
+
+
+def _add_run_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", help="YAML or JSON file with the run's config")
+    p.add_argument("--config-json", help="the run's config as a JSON string (the workflow passes this)")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override one key (repeatable)")
+    p.add_argument("--output", required=True, help="result JSON path (written atomically at the end)")
+    p.add_argument("--checkpoint", help="per-epoch checkpoint path (default: OUTPUT.ckpt); resumed if present")
+    p.add_argument("--data-root", default="resources/data", help="folder holding datasets (default: %(default)s)")
+    p.add_argument("--download", action="store_true", help="allow downloading CIFAR into --data-root")
+    p.add_argument("--device", default="auto", help="auto (CUDA if available), cpu, cuda, cuda:N")
+    p.add_argument("--eval-batch-size", type=int, default=1024)
+    p.add_argument("--threads", type=int, help="CPU threads for torch (default: torch's choice)")
+    p.add_argument("--name", help="label for progress lines (default: output file name)")
+    p.add_argument("--quiet", action="store_true", help="no progress lines")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m dualgrad", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("train", help="train one run and write its result JSON", epilog=EPILOG,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    _add_run_args(p)
+    p.add_argument("--init-model", help="start from this saved model state (hysteresis)")
+    p.add_argument("--save-model", help="also save the final model state here")
+
+    p = sub.add_parser("sweep", help="hysteresis sweep: a λ schedule from a start model",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    _add_run_args(p)
+    p.add_argument("--start-model", required=True, help="model saved by the start run")
+    p.add_argument("--require-accepted", action="append", default=[], metavar="RESULT_JSON",
+                   help="start results that must have passed their threshold (else: a 'skipped' result)")
+
+    p = sub.add_parser("prepare-data", help="verify (and optionally download) a dataset")
+    p.add_argument("dataset", help="cifar10, cifar100, synthetic or digits")
+    p.add_argument("--data-root", default="resources/data")
+    p.add_argument("--download", action="store_true")
+    p.add_argument("--manifest", help="write a JSON description of the verified dataset here")
+
+    p = sub.add_parser("import", help="turn the notebooks' result files into run JSONs")
+    p.add_argument("source", help="folder with the notebooks' results (e.g. the paper's released results)")
+    p.add_argument("--workflow-config", default="config.yaml", help="workflow config whose runs to fill")
+    p.add_argument("--results", default="results/paper", help="results folder to write run JSONs into")
+
+    sub.add_parser("keys", help="list run config keys with their defaults")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return _dispatch(args)
+    except DualgradError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
+
+def _dispatch(args) -> int:
+    if args.command == "keys":
+        from .config import RunConfig
+
+        for f in dataclasses.fields(RunConfig):
+            print(f"{f.name:<26} {f.default!r}")
+        return 0
+    if args.command == "prepare-data":
+        from . import io
+        from .config import DATASETS
+        from .data import prepare_dataset
+
+        if args.dataset not in DATASETS:
+            raise ConfigError("dataset", f"unknown value {args.dataset!r}; allowed: {', '.join(DATASETS)}")
+        info = prepare_dataset(args.dataset, args.data_root, args.download)
+        if args.manifest:
+            io.write_json(args.manifest, info)
+        print(json.dumps(info, indent=2))
+        return 0
+    if args.command == "import":
+        from .importer import import_results
+
+        written = import_results(args.source, args.workflow_config, args.results)
+        print(f"imported {len(written)} run JSONs into {args.results}")
+        return 0
+    cfg = load_run_config(args)
+    runtime = _runtime(args)
+    if args.command == "train":
+        from .train import train
+
+        train(cfg, runtime, args.output, checkpoint=args.checkpoint, init_model=args.init_model,
+              save_model=args.save_model, name=args.name)
+    else:
+        from .hysteresis import run_sweep
+
+        run_sweep(cfg, runtime, args.output, args.start_model, args.require_accepted, checkpoint=args.checkpoint,
+                  name=args.name)
+    return 0

@@ -1,0 +1,28 @@
+"""One progress line per epoch on stderr: epoch, loss, test error, images/s, ETA."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+
+def _clock(seconds: float) -> str:
+    seconds = int(max(seconds, 0))
+    return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+
+
+class EpochProgress:
+    def __init__(self, name: str, epochs: int, enabled: bool = True, stream=None):
+        self.name, self.epochs, self.enabled = name, epochs, enabled
+        self.stream = stream or sys.stderr
+        self.epoch_seconds: list[float] = []
+        self.started = time.perf_counter()
+
+    def update(self, epoch: int, loss: float, test_error: float, images_per_s: float, seconds: float) -> None:
+        self.epoch_seconds.append(seconds)
+        recent = self.epoch_seconds[-5:]  # recent epochs predict the rest better than the first
+        eta = sum(recent) / len(recent) * (self.epochs - epoch)
+        if self.enabled:
+            print(f"[{self.name}] epoch {epoch:>3}/{self.epochs}  loss {loss:.4f}  test_err {test_error:.4f}  "
+                  f"{images_per_s:,.0f} img/s  elapsed {_clock(time.perf_counter() - self.started)}  "
+                  f"ETA {_clock(eta)}", file=self.stream, flush=True)
