@@ -39,6 +39,13 @@ def global_dot(a: list[torch.Tensor], b: list[torch.Tensor]) -> torch.Tensor:
     return torch.stack([torch.sum(x * y) for x, y in zip(a, b)]).sum()
 
 
+def cross_entropy(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """CE in at least fp32 (bf16 autocast logits are upcast; fp64 stays fp64)."""
+    if logits.dtype in (torch.float16, torch.bfloat16):
+        logits = logits.float()
+    return F.cross_entropy(logits, labels)
+
+
 @dataclass
 class StepLog:
     """Per-epoch sums and the first ``log_steps`` per-step values, all device tensors."""
@@ -121,8 +128,8 @@ class Stepper:
         """``ce``: SGD on CE(ỹ). ``loss_mix``: one loss (1-λ)CE(ỹ) + λCE(y_value)."""
         with self._autocast():
             out = self.forward(x)
-        loss_s = F.cross_entropy(out.float(), y_noisy)
-        loss = loss_s if y_value is None else (1 - lam) * loss_s + lam * F.cross_entropy(out.float(), y_value)
+        loss_s = cross_entropy(out, y_noisy)
+        loss = loss_s if y_value is None else (1 - lam) * loss_s + lam * cross_entropy(out, y_value)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
@@ -133,9 +140,9 @@ class Stepper:
         refresh = self.cache is None or self.step % self.K == 0
         with self._autocast():
             out = self.forward(x)
-        loss_s = F.cross_entropy(out.float(), y_noisy)
+        loss_s = cross_entropy(out, y_noisy)
         if refresh and not self.faithful:
-            loss_v = F.cross_entropy(out.float(), y_value)
+            loss_v = cross_entropy(out, y_value)
             g_s = list(torch.autograd.grad(loss_s, self.params, retain_graph=True))
             self._store_value_gradient(torch.autograd.grad(loss_v, self.params))
         else:
@@ -143,7 +150,7 @@ class Stepper:
             if refresh:  # the notebooks' second forward on the same batch
                 with self._autocast():
                     out_v = self.forward(x)
-                loss_v = F.cross_entropy(out_v.float(), y_value)
+                loss_v = cross_entropy(out_v, y_value)
                 self._store_value_gradient(torch.autograd.grad(loss_v, self.params))
         g_v = self.cache
         a, b = 1.0 - lam, lam
@@ -158,6 +165,7 @@ class Stepper:
             cos = (mix_norm.square() - (a * norm_s * inv_s).square() - (b * self.cache_norm).square()) / (2 * a * b)
         if self.renorm:
             torch._foreach_div_(g_s, mix_norm + EPS)
+            mix_norm = mix_norm / (mix_norm + EPS)  # the notebooks log ||g_mix|| after renormalising
         for p, g in zip(self.params, g_s):
             p.grad = g
         self.optimizer.step()

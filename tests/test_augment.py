@@ -1,0 +1,45 @@
+import torch
+
+from dualgrad.data import Normalizer, augment_batch
+
+
+def reference_crop_flip(img, dy, dx, flip, pad=4):
+    """What torchvision's RandomCrop(32, padding=4) + RandomHorizontalFlip do for given draws."""
+    padded = torch.nn.functional.pad(img, (pad, pad, pad, pad))
+    crop = padded[:, dy:dy + img.shape[1], dx:dx + img.shape[2]]
+    return crop.flip(2) if flip else crop
+
+
+def test_each_image_is_a_shifted_and_possibly_flipped_crop():
+    gen = torch.Generator().manual_seed(0)
+    images = torch.randint(0, 256, (64, 3, 32, 32), dtype=torch.uint8, generator=gen)
+    out = augment_batch(images, torch.Generator().manual_seed(3))
+    assert out.shape == images.shape and out.dtype == torch.uint8
+    assert out.is_contiguous(memory_format=torch.channels_last)
+    # Replay the draws in the documented order: dy, dx, flip.
+    replay = torch.Generator().manual_seed(3)
+    dy = torch.randint(0, 9, (64,), generator=replay)
+    dx = torch.randint(0, 9, (64,), generator=replay)
+    flip = torch.rand(64, generator=replay) < 0.5
+    for i in range(64):
+        expected = reference_crop_flip(images[i], int(dy[i]), int(dx[i]), bool(flip[i]))
+        assert torch.equal(out[i], expected), i
+    assert 10 < int(flip.sum()) < 54 and len(set(dy.tolist())) == 9
+
+
+def test_same_seed_same_batch_and_state_round_trip():
+    images = torch.randint(0, 256, (8, 3, 32, 32), dtype=torch.uint8)
+    gen = torch.Generator().manual_seed(11)
+    state = gen.get_state()
+    first = augment_batch(images, gen)
+    gen.set_state(state)
+    assert torch.equal(first, augment_batch(images, gen))
+
+
+def test_normalizer_matches_to_tensor_then_normalize():
+    images = torch.randint(0, 256, (4, 3, 32, 32), dtype=torch.uint8)
+    mean, std = (0.4914, 0.4822, 0.4465), (0.2023, 0.1994, 0.2010)
+    expected = (images.float() / 255 - torch.tensor(mean).view(1, 3, 1, 1)) / torch.tensor(std).view(1, 3, 1, 1)
+    got = Normalizer(mean, std, "cpu")(images)
+    assert torch.allclose(got, expected, atol=1e-5)
+    assert got.is_contiguous(memory_format=torch.channels_last)
