@@ -17,6 +17,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+from .architectures import ARCHITECTURES
 from .errors import ConfigError
 
 METHODS = ("ce", "loss_mix", "dual")
@@ -96,8 +97,6 @@ class RunConfig:
     # ------------------------------------------------------------ validation
     def validated(self) -> "RunConfig":
         """Check every field; return the canonical form (irrelevant keys normalised)."""
-        from .models import ARCHITECTURES  # local: models import torch
-
         _choice("arch", self.arch, ARCHITECTURES)
         _number("width", self.width, low=0.0, low_open=True)
         _choice("dataset", self.dataset, DATASETS)

@@ -6,6 +6,7 @@ from typing import Callable
 
 import torch.nn as nn
 
+from ..architectures import ARCHITECTURES
 from .resnet import resnet18, resnet34
 from .simple_cnn import SimpleCNN
 from .vgg import VGG11, VGG11BNMLP
@@ -17,7 +18,7 @@ _BUILDERS: dict[str, Callable[..., nn.Module]] = {
     "VGG11_BN_MLP": VGG11BNMLP,  # V3: MLP + Dropout head
     "SimpleCNN": SimpleCNN,
 }
-ARCHITECTURES = tuple(_BUILDERS)
+assert tuple(_BUILDERS) == ARCHITECTURES, "keep dualgrad.architectures in step with the registry"
 
 
 def build_model(arch: str, num_classes: int = 10, width: float = 1.0) -> nn.Module:
