@@ -57,6 +57,14 @@ def load_run_config(args) -> "RunConfig":
     return RunConfig.from_dict(values)
 
 
+def _check_algorithm_version(expected: str | None) -> None:
+    from . import ALGORITHM_VERSION
+
+    if expected is not None and expected != ALGORITHM_VERSION:
+        raise ConfigError("algorithm_version", f"the workflow expects algorithm version {expected}, the installed "
+                                               f"engine implements {ALGORITHM_VERSION}: reinstall the package")
+
+
 def _runtime(args):
     from .config import Runtime
 
@@ -76,6 +84,8 @@ def _add_run_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--eval-batch-size", type=int, default=1024)
     p.add_argument("--threads", type=int, help="CPU threads for torch (default: torch's choice)")
     p.add_argument("--name", help="label for progress lines (default: output file name)")
+    p.add_argument("--algorithm-version", help="fail unless the installed engine implements this algorithm version "
+                                               "(the workflow passes its own)")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
 
 
@@ -107,6 +117,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("source", help="folder with the notebooks' results (e.g. the paper's released results)")
     p.add_argument("--workflow-config", default="config.yaml", help="workflow config whose runs to fill")
     p.add_argument("--results", default="results/paper", help="results folder to write run JSONs into")
+
+    p = sub.add_parser("tables", help="(workflow) collect an experiment's run JSONs into tidy CSV tables")
+    p.add_argument("--plan", required=True, help="the experiment's plan rows (JSON list, from the run_table rule)")
+    p.add_argument("--results", required=True, help="results folder the run paths are relative to")
+    p.add_argument("--out-dir", required=True)
+
+    p = sub.add_parser("analyze", help="(workflow) summary table and analysis JSON of one experiment")
+    p.add_argument("--analysis", required=True, help="analysis type (config: experiments.<name>.analysis)")
+    p.add_argument("--params-json", default="{}")
+    p.add_argument("--tables", required=True, help="folder written by `tables`")
+    p.add_argument("--summary", required=True)
+    p.add_argument("--analysis-json", required=True)
+
+    p = sub.add_parser("plot", help="(workflow) the figures of one experiment, PNG and PDF")
+    p.add_argument("--analysis", required=True)
+    p.add_argument("--params-json", default="{}")
+    p.add_argument("--tables", required=True)
+    p.add_argument("--summary", required=True)
+    p.add_argument("--analysis-json", required=True)
+    p.add_argument("--out-dir", required=True)
+    p.add_argument("--extra", action="append", default=[], metavar="NAME=SUMMARY_CSV",
+                   help="another experiment's summary the figure draws on (e.g. baselines=results/C/summary.csv)")
 
     sub.add_parser("keys", help="list run config keys with their defaults")
     return parser
@@ -146,6 +178,11 @@ def _dispatch(args) -> int:
         written = import_results(args.source, args.workflow_config, args.results)
         print(f"imported {len(written)} run JSONs into {args.results}")
         return 0
+    if args.command in ("tables", "analyze", "plot"):
+        from .workflow_steps import run_step
+
+        return run_step(args)
+    _check_algorithm_version(args.algorithm_version)
     cfg = load_run_config(args)
     runtime = _runtime(args)
     if args.command == "train":

@@ -23,7 +23,18 @@ from typing import Any, Iterable
 from .config import RunConfig
 from .errors import ConfigError
 
-ANALYSES = ("universality", "dynamics", "anti_aligned", "ablation", "sweep", "baselines", "phase", "hysteresis")
+# The figures each analysis type draws (dualgrad.figures makes them; the DAG needs the names).
+FIGURES = {
+    "universality": ["error_vs_lambda"],
+    "dynamics": ["learning_curves", "convergence_time"],
+    "anti_aligned": ["anti_aligned"],
+    "ablation": ["ablation"],
+    "sweep": ["main_sweep"],
+    "baselines": ["baselines"],
+    "phase": ["phase_diagram", "phase_curves"],
+    "hysteresis": ["hysteresis"],
+}
+ANALYSES = tuple(FIGURES)
 _CORE = ("arch", "method", "value_source", "K", "renorm", "lam", "eta", "seed")
 _LABELS = ("condition", "region", "branch")
 

@@ -69,16 +69,25 @@ def dataset_location(name: str, root: str) -> str:
 def load_dataset(name: str, root: str = "resources/data", download: bool = False) -> ImageData:
     if name in ("cifar10", "cifar100"):
         return _load_cifar(name, root, download)
-    if name == "synthetic":
-        return _synthetic()
-    if name == "digits":
-        return _digits()
+    if name in ("synthetic", "digits"):
+        cached = _offline_cache(name, root)
+        if cached.is_file():
+            return _load_cached(cached)
+        return _synthetic() if name == "synthetic" else _digits()
     raise ConfigError("dataset", f"unknown value {name!r}; allowed: cifar10, cifar100, synthetic, digits")
 
 
 def prepare_dataset(name: str, root: str, download: bool = False) -> dict:
-    """Make sure a dataset is usable (verify checksums, download if allowed); return its description."""
+    """Make sure a dataset is usable (verify checksums, download if allowed); return its description.
+
+    Offline datasets are generated once and cached under ``root`` so that training jobs load
+    them in milliseconds (their content does not depend on the cache).
+    """
     data = load_dataset(name, root, download)
+    if name in ("synthetic", "digits") and not _offline_cache(name, root).is_file():
+        from .. import io
+
+        io.torch_save(_offline_cache(name, root), data.__dict__)
     return {
         "dataset": name,
         "location": dataset_location(name, root),
@@ -87,6 +96,18 @@ def prepare_dataset(name: str, root: str, download: bool = False) -> dict:
         "num_classes": data.num_classes,
         **data.source,
     }
+
+
+def _offline_cache(name: str, root: str):
+    from pathlib import Path
+
+    version = SYNTHETIC_VERSION if name == "synthetic" else 1
+    return Path(root) / "offline" / f"{name}-v{version}.pt"
+
+
+def _load_cached(path) -> ImageData:
+    fields = torch.load(path, weights_only=False)  # our own file, written by prepare_dataset
+    return ImageData(**fields)
 
 
 # --------------------------------------------------------------------- CIFAR

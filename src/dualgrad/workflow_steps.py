@@ -1,0 +1,55 @@
+"""The workflow's downstream steps behind the CLI: tables, analyze, plot (torch-free)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from . import io
+
+
+def run_step(args) -> int:
+    return {"tables": _tables, "analyze": _analyze, "plot": _plot}[args.command](args)
+
+
+def _tables(args) -> int:
+    from .tidy import collect_tables, write_tables
+
+    rows = io.read_json(args.plan)
+    tables = collect_tables(rows, args.results)
+    write_tables(tables, args.out_dir)
+    missing = tables["missing"]
+    if len(missing):
+        print(f"warning: {len(missing)} of {len(rows)} runs have no result yet "
+              f"(listed in {Path(args.out_dir) / 'missing.csv'}):", file=sys.stderr)
+        for run in missing["run"].head(20):
+            print(f"  missing {run}", file=sys.stderr)
+    return 0
+
+
+def _analyze(args) -> int:
+    from .analysis import analyze
+    from .tidy import read_tables
+
+    summary, analysis = analyze(args.analysis, read_tables(args.tables), json.loads(args.params_json))
+    tmp = Path(args.summary).with_name(f".{Path(args.summary).name}.tmp")
+    summary.to_csv(tmp, index=False)
+    tmp.replace(args.summary)
+    io.write_json(args.analysis_json, analysis)
+    return 0
+
+
+def _plot(args) -> int:
+    import pandas as pd
+
+    from .figures import plot
+    from .tidy import read_tables
+
+    extra = {}
+    for item in args.extra:
+        name, _, path = item.partition("=")
+        extra[name] = pd.read_csv(path)
+    plot(args.analysis, read_tables(args.tables), pd.read_csv(args.summary), io.read_json(args.analysis_json),
+         json.loads(args.params_json), Path(args.out_dir), extra or None)
+    return 0

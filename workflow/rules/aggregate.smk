@@ -1,0 +1,72 @@
+# Per experiment: the run table (which runs, with which labels), tidy tables of every run,
+# then the summary table and the analysis JSON.
+
+
+localrules:
+    run_table,
+    tables,
+    analyze,
+
+
+rule run_table:
+    output:
+        f"{RESULTS}/{{experiment}}/tables/plan.json",
+    params:
+        rows=lambda wc: PLAN.experiments[wc.experiment].rows,
+    run:
+        from dualgrad import io
+
+        io.write_json(output[0], params.rows)
+
+
+rule tables:
+    input:
+        plan=f"{RESULTS}/{{experiment}}/tables/plan.json",
+        runs=lambda wc: experiment_results(wc.experiment),
+        code=package_files("tidy.py"),
+    output:
+        multiext(
+            f"{RESULTS}/{{experiment}}/tables/",
+            "runs.csv",
+            "table.csv",
+            "dynamics.csv",
+            "trajectory.csv",
+            "missing.csv",
+        ),
+    log:
+        f"{RESULTS}/logs/tables/{{experiment}}.log",
+    params:
+        out_dir=lambda wc: f"{RESULTS}/{wc.experiment}/tables",
+        results=RESULTS,
+    conda:
+        "../../envs/analysis.yaml"
+    shell:
+        "python -m dualgrad tables --plan {input.plan} --results {params.results} "
+        "--out-dir {params.out_dir} 2> {log}"
+
+
+rule analyze:
+    input:
+        tables=multiext(
+            f"{RESULTS}/{{experiment}}/tables/",
+            "runs.csv",
+            "table.csv",
+            "dynamics.csv",
+            "trajectory.csv",
+            "missing.csv",
+        ),
+        code=package_files("analysis"),
+    output:
+        summary=f"{RESULTS}/{{experiment}}/summary.csv",
+        analysis=f"{RESULTS}/{{experiment}}/analysis.json",
+    log:
+        f"{RESULTS}/logs/analyze/{{experiment}}.log",
+    params:
+        analysis=lambda wc: PLAN.experiments[wc.experiment].analysis,
+        settings=lambda wc: json.dumps(PLAN.experiments[wc.experiment].params),
+        tables=lambda wc: f"{RESULTS}/{wc.experiment}/tables",
+    conda:
+        "../../envs/analysis.yaml"
+    shell:
+        "python -m dualgrad analyze --analysis {params.analysis} --params-json {params.settings:q} "
+        "--tables {params.tables} --summary {output.summary} --analysis-json {output.analysis} 2> {log}"

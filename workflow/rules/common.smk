@@ -1,0 +1,88 @@
+# Shared set-up: validate the config, build the plan (all runs of all experiments), and the
+# small helpers the rules use to find a run's config and files.
+
+import json
+import sys
+from pathlib import Path
+
+from snakemake.utils import validate
+
+# Import the package from this checkout even where it is not installed (parse time only).
+sys.path.insert(0, str(Path(workflow.basedir) / "src"))
+
+from dualgrad import ALGORITHM_VERSION
+from dualgrad.plan import FIGURES, build_plan
+
+
+# Defaults in the schema document the keys; filling them in would let them override overlays.
+validate(config, "../schemas/config.schema.yaml", set_default=False)
+
+PLAN = build_plan(config)
+RESULTS = config["results_dir"]
+DATA_ROOT = config.get("data_root", "resources/data")
+PACKAGE = Path(workflow.basedir) / "src" / "dualgrad"
+
+
+wildcard_constraints:
+    experiment="|".join(PLAN.experiments) or "none",
+
+
+def run_config_json(path):
+    """The resolved config of a run, as the training job receives it (and Snakemake compares)."""
+    return json.dumps(PLAN.runs[path].config.to_dict(), sort_keys=True)
+
+
+def checkpoint_path(path):
+    # Not a declared output: it survives Snakemake's clean-up of a failed job, so a retry resumes.
+    return f"{RESULTS}/checkpoints/{path}.ckpt"
+
+
+def dataset_manifest(path):
+    # ancient(): re-preparing the data must never make finished runs look outdated.
+    return ancient(f"{DATA_ROOT}/manifests/{PLAN.runs[path].config.dataset}.json")
+
+
+def runtime_args():
+    args = f"--data-root {DATA_ROOT} --device {config.get('device', 'auto')} --algorithm-version {ALGORITHM_VERSION}"
+    return args
+
+
+def experiment_results(experiment):
+    """Run JSONs an experiment reads; in figures-only mode just those that exist."""
+    files = [f"{RESULTS}/{path}.json" for path in PLAN.experiments[experiment].run_paths]
+    if config["figures_only"]:
+        files = [f for f in files if Path(f).is_file()]
+    return files
+
+
+def package_files(*parts):
+    """Source files a rule depends on: editing them reruns that rule (and what follows)."""
+    target = PACKAGE.joinpath(*parts)
+    return sorted(str(p) for p in target.glob("*.py")) if target.is_dir() else [str(target)]
+
+
+def figure_files(experiment, ext):
+    names = FIGURES[PLAN.experiments[experiment].analysis]
+    return [f"{RESULTS}/{experiment}/figures/{name}.{ext}" for name in names]
+
+
+def all_targets():
+    targets = []
+    for name in PLAN.experiments:
+        targets += [f"{RESULTS}/{name}/summary.csv", f"{RESULTS}/{name}/analysis.json"]
+        targets += figure_files(name, "png") + figure_files(name, "pdf")
+    return targets
+
+
+def report_missing():
+    have = sum(Path(f"{RESULTS}/{p}.json").is_file() for p in PLAN.runs)
+    if have < len(PLAN.runs):
+        print(
+            f"figures only: {have} of {len(PLAN.runs)} runs have results in {RESULTS}; "
+            f"the others are listed per experiment in {RESULTS}/<experiment>/tables/missing.csv",
+            file=sys.stderr,
+        )
+
+
+if config["figures_only"]:
+    report_missing()

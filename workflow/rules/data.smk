@@ -1,0 +1,16 @@
+# Datasets: verified (and, where allowed, downloaded) once, before any training job uses them.
+
+
+rule prepare_data:
+    output:
+        f"{DATA_ROOT}/manifests/{{dataset}}.json",
+    log:
+        f"{RESULTS}/logs/prepare_data/{{dataset}}.log",
+    params:
+        root=DATA_ROOT,
+        download="--download" if config.get("download") else "",
+    conda:
+        "../../envs/train.yaml"
+    shell:
+        "python -m dualgrad prepare-data {wildcards.dataset} --data-root {params.root} "
+        "{params.download} --manifest {output} > {log} 2>&1"

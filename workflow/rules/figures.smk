@@ -1,0 +1,53 @@
+# Figures of each experiment (PNG for looking, PDF for the paper), annotated for the report.
+# One rule per experiment, because the figures an experiment has depend on its analysis type.
+
+
+def figure_inputs(experiment):
+    params = PLAN.experiments[experiment].params
+    inputs = {
+        "tables": f"{RESULTS}/{experiment}/tables/table.csv",
+        "summary": f"{RESULTS}/{experiment}/summary.csv",
+        "analysis": f"{RESULTS}/{experiment}/analysis.json",
+        "code": package_files("figures"),
+    }
+    other = params.get("baselines_from")
+    if other in PLAN.experiments:
+        inputs["baselines"] = f"{RESULTS}/{other}/summary.csv"
+    return inputs
+
+
+for _experiment, _spec in PLAN.experiments.items():
+
+    rule:
+        name:
+            f"figures_{_experiment}"
+        input:
+            **figure_inputs(_experiment),
+        output:
+            png=[
+                report(
+                    path,
+                    caption=f"../report/{Path(path).stem}.rst",
+                    category=_experiment,
+                    labels={"experiment": _experiment, "figure": Path(path).stem},
+                )
+                for path in figure_files(_experiment, "png")
+            ],
+            pdf=figure_files(_experiment, "pdf"),
+        log:
+            f"{RESULTS}/logs/figures/{_experiment}.log",
+        params:
+            analysis=_spec.analysis,
+            settings=json.dumps(_spec.params),
+            tables=f"{RESULTS}/{_experiment}/tables",
+            out_dir=f"{RESULTS}/{_experiment}/figures",
+            extra=lambda wc, input: (
+                f"--extra baselines={input.baselines}" if "baselines" in input.keys() else ""
+            ),
+        localrule: True
+        conda:
+            "../../envs/analysis.yaml"
+        shell:
+            "python -m dualgrad plot --analysis {params.analysis} --params-json {params.settings:q} "
+            "--tables {params.tables} --summary {input.summary} --analysis-json {input.analysis} "
+            "--out-dir {params.out_dir} {params.extra} 2> {log}"

@@ -1,0 +1,54 @@
+# Hysteresis (V3): start runs (saved model, acceptance threshold) and λ sweeps from them, as
+# separate jobs so each is cached and resumable. A sweep whose start missed its threshold writes
+# a 'skipped' result instead of failing the DAG.
+
+
+rule hysteresis_start:
+    input:
+        data=lambda wc: dataset_manifest(f"hysteresis/{wc.run}/start~{wc.start}"),
+    output:
+        result=f"{RESULTS}/hysteresis/{{run}}/start~{{start}}.json",
+        model=f"{RESULTS}/hysteresis/{{run}}/start~{{start}}.model.pt",
+    log:
+        f"{RESULTS}/logs/hysteresis/{{run}}/start~{{start}}.log",
+    params:
+        config=lambda wc: run_config_json(f"hysteresis/{wc.run}/start~{wc.start}"),
+        checkpoint=lambda wc: checkpoint_path(f"hysteresis/{wc.run}/start~{wc.start}"),
+        runtime=runtime_args(),
+    threads: config.get("threads") or 1
+    resources:
+        gpu=config.get("gpus_per_job", 1),
+    conda:
+        "../../envs/train.yaml"
+    shell:
+        "python -m dualgrad train --config-json {params.config:q} --output {output.result} "
+        "--save-model {output.model} --checkpoint {params.checkpoint} --threads {threads} "
+        "{params.runtime} 2> {log}"
+
+
+def sweep_run(wc):
+    return PLAN.runs[f"hysteresis/{wc.run}/sweep~{wc.sweep}"]
+
+
+rule hysteresis_sweep:
+    input:
+        model=lambda wc: f"{RESULTS}/{sweep_run(wc).start}.model.pt",
+        starts=lambda wc: [f"{RESULTS}/{p}.json" for p in sweep_run(wc).requires],
+    output:
+        f"{RESULTS}/hysteresis/{{run}}/sweep~{{sweep}}.json",
+    log:
+        f"{RESULTS}/logs/hysteresis/{{run}}/sweep~{{sweep}}.log",
+    params:
+        config=lambda wc: run_config_json(f"hysteresis/{wc.run}/sweep~{wc.sweep}"),
+        checkpoint=lambda wc: checkpoint_path(f"hysteresis/{wc.run}/sweep~{wc.sweep}"),
+        required=lambda wc, input: " ".join(f"--require-accepted {s}" for s in input.starts),
+        runtime=runtime_args(),
+    threads: config.get("threads") or 1
+    resources:
+        gpu=config.get("gpus_per_job", 1),
+    conda:
+        "../../envs/train.yaml"
+    shell:
+        "python -m dualgrad sweep --config-json {params.config:q} --output {output} "
+        "--start-model {input.model} {params.required} --checkpoint {params.checkpoint} "
+        "--threads {threads} {params.runtime} 2> {log}"

@@ -1,0 +1,24 @@
+# One training job per distinct run. The resolved run config and the algorithm version are
+# params: changing a run's settings reruns exactly that run; code edits that keep the maths
+# (same ALGORITHM_VERSION) rerun nothing.
+
+
+rule train:
+    input:
+        data=lambda wc: dataset_manifest(f"runs/{wc.run}"),
+    output:
+        f"{RESULTS}/runs/{{run}}.json",
+    log:
+        f"{RESULTS}/logs/runs/{{run}}.log",
+    params:
+        config=lambda wc: run_config_json(f"runs/{wc.run}"),
+        checkpoint=lambda wc: checkpoint_path(f"runs/{wc.run}"),
+        runtime=runtime_args(),
+    threads: config.get("threads") or 1
+    resources:
+        gpu=config.get("gpus_per_job", 1),
+    conda:
+        "../../envs/train.yaml"
+    shell:
+        "python -m dualgrad train --config-json {params.config:q} --output {output} "
+        "--checkpoint {params.checkpoint} --threads {threads} {params.runtime} 2> {log}"
