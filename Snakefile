@@ -21,6 +21,10 @@ report: "workflow/report/workflow.rst"
 include: "workflow/rules/common.smk"
 
 
+wildcard_constraints:
+    experiment=EXPERIMENTS,
+
+
 if not config["figures_only"]:
 
     include: "workflow/rules/data.smk"
@@ -33,9 +37,9 @@ include: "workflow/rules/figures.smk"
 
 
 rule all:
+    default_target: True
     input:
         all_targets(),
-    default_target: True
 
 
 # Every run of every experiment, without tables or figures.

@@ -11,12 +11,15 @@ localrules:
 rule run_table:
     output:
         f"{RESULTS}/{{experiment}}/tables/plan.json",
+    log:
+        f"{RESULTS}/logs/run_table/{{experiment}}.log",
     params:
         rows=lambda wc: PLAN.experiments[wc.experiment].rows,
     run:
         from dualgrad import io
 
         io.write_json(output[0], params.rows)
+        Path(log[0]).write_text(f"{len(params.rows)} runs\n")
 
 
 rule tables:
@@ -35,13 +38,14 @@ rule tables:
         ),
     log:
         f"{RESULTS}/logs/tables/{{experiment}}.log",
-    params:
-        out_dir=lambda wc: f"{RESULTS}/{wc.experiment}/tables",
-        results=RESULTS,
     conda:
         "../../envs/analysis.yaml"
+    params:
+        python=PYTHON,
+        out_dir=lambda wc, output: parent(output[0]),
+        results=lambda wc, input: parent(input.plan, 3),
     shell:
-        "python -m dualgrad tables --plan {input.plan} --results {params.results} "
+        "{params.python} -m dualgrad tables --plan {input.plan} --results {params.results} "
         "--out-dir {params.out_dir} 2> {log}"
 
 
@@ -61,12 +65,13 @@ rule analyze:
         analysis=f"{RESULTS}/{{experiment}}/analysis.json",
     log:
         f"{RESULTS}/logs/analyze/{{experiment}}.log",
-    params:
-        analysis=lambda wc: PLAN.experiments[wc.experiment].analysis,
-        settings=lambda wc: json.dumps(PLAN.experiments[wc.experiment].params),
-        tables=lambda wc: f"{RESULTS}/{wc.experiment}/tables",
     conda:
         "../../envs/analysis.yaml"
+    params:
+        python=PYTHON,
+        analysis=lambda wc: PLAN.experiments[wc.experiment].analysis,
+        settings=lambda wc: json.dumps(PLAN.experiments[wc.experiment].params),
+        tables=lambda wc, input: parent(input.tables[0]),
     shell:
-        "python -m dualgrad analyze --analysis {params.analysis} --params-json {params.settings:q} "
+        "{params.python} -m dualgrad analyze --analysis {params.analysis} --params-json {params.settings:q} "
         "--tables {params.tables} --summary {output.summary} --analysis-json {output.analysis} 2> {log}"

@@ -2,6 +2,7 @@
 # small helpers the rules use to find a run's config and files.
 
 import json
+import shlex
 import sys
 from pathlib import Path
 
@@ -15,16 +16,25 @@ from dualgrad.plan import FIGURES, build_plan
 
 
 # Defaults in the schema document the keys; filling them in would let them override overlays.
+def python_command():
+    """`python` of the job's conda env or container; otherwise the interpreter running Snakemake
+    (so `.venv/bin/snakemake` works without an activated venv)."""
+    return (
+        "python"
+        if workflow.deployment_settings.deployment_method
+        else shlex.quote(sys.executable)
+    )
+
+
+# Defaults in the schema document the keys; filling them in would let them override overlays.
 validate(config, "../schemas/config.schema.yaml", set_default=False)
 
 PLAN = build_plan(config)
 RESULTS = config["results_dir"]
 DATA_ROOT = config.get("data_root", "resources/data")
 PACKAGE = Path(workflow.basedir) / "src" / "dualgrad"
-
-
-wildcard_constraints:
-    experiment="|".join(PLAN.experiments) or "none",
+PYTHON = python_command()
+EXPERIMENTS = "|".join(PLAN.experiments) or "none"
 
 
 def run_config_json(path):
@@ -49,16 +59,22 @@ def runtime_args():
 
 def experiment_results(experiment):
     """Run JSONs an experiment reads; in figures-only mode just those that exist."""
-    files = [f"{RESULTS}/{path}.json" for path in PLAN.experiments[experiment].run_paths]
+    files = [
+        f"{RESULTS}/{path}.json" for path in PLAN.experiments[experiment].run_paths
+    ]
     if config["figures_only"]:
         files = [f for f in files if Path(f).is_file()]
     return files
 
 
 def package_files(*parts):
-    """Source files a rule depends on: editing them reruns that rule (and what follows)."""
+    """Package sources a step reads; editing them reruns that step and everything after it."""
     target = PACKAGE.joinpath(*parts)
-    return sorted(str(p) for p in target.glob("*.py")) if target.is_dir() else [str(target)]
+    return (
+        sorted(str(p) for p in target.glob("*.py"))
+        if target.is_dir()
+        else [str(target)]
+    )
 
 
 def figure_files(experiment, ext):
@@ -86,3 +102,26 @@ def report_missing():
 
 if config["figures_only"]:
     report_missing()
+
+
+def sweep_run(wc):
+    return PLAN.runs[f"hysteresis/{wc.run}/sweep~{wc.sweep}"]
+
+
+def figure_inputs(experiment):
+    params = PLAN.experiments[experiment].params
+    inputs = {
+        "tables": f"{RESULTS}/{experiment}/tables/table.csv",
+        "summary": f"{RESULTS}/{experiment}/summary.csv",
+        "analysis": f"{RESULTS}/{experiment}/analysis.json",
+        "code": package_files("figures"),
+    }
+    other = params.get("baselines_from")
+    if other in PLAN.experiments:
+        inputs["baselines"] = f"{RESULTS}/{other}/summary.csv"
+    return inputs
+
+
+def parent(path, levels=1):
+    """A folder derived from a job's own file (lint: no hard-coded path prefixes in params)."""
+    return str(Path(path).parents[levels - 1])

@@ -6,11 +6,12 @@ rule prepare_data:
         f"{DATA_ROOT}/manifests/{{dataset}}.json",
     log:
         f"{RESULTS}/logs/prepare_data/{{dataset}}.log",
-    params:
-        root=DATA_ROOT,
-        download="--download" if config.get("download") else "",
     conda:
         "../../envs/train.yaml"
+    params:
+        python=PYTHON,
+        root=lambda wc, output: parent(output[0], 2),
+        download="--download" if config.get("download") else "",
     shell:
-        "python -m dualgrad prepare-data {wildcards.dataset} --data-root {params.root} "
+        "{params.python} -m dualgrad prepare-data {wildcards.dataset} --data-root {params.root} "
         "{params.download} --manifest {output} > {log} 2>&1"

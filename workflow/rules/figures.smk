@@ -2,20 +2,6 @@
 # One rule per experiment, because the figures an experiment has depend on its analysis type.
 
 
-def figure_inputs(experiment):
-    params = PLAN.experiments[experiment].params
-    inputs = {
-        "tables": f"{RESULTS}/{experiment}/tables/table.csv",
-        "summary": f"{RESULTS}/{experiment}/summary.csv",
-        "analysis": f"{RESULTS}/{experiment}/analysis.json",
-        "code": package_files("figures"),
-    }
-    other = params.get("baselines_from")
-    if other in PLAN.experiments:
-        inputs["baselines"] = f"{RESULTS}/{other}/summary.csv"
-    return inputs
-
-
 for _experiment, _spec in PLAN.experiments.items():
 
     rule:
@@ -36,18 +22,21 @@ for _experiment, _spec in PLAN.experiments.items():
             pdf=figure_files(_experiment, "pdf"),
         log:
             f"{RESULTS}/logs/figures/{_experiment}.log",
-        params:
-            analysis=_spec.analysis,
-            settings=json.dumps(_spec.params),
-            tables=f"{RESULTS}/{_experiment}/tables",
-            out_dir=f"{RESULTS}/{_experiment}/figures",
-            extra=lambda wc, input: (
-                f"--extra baselines={input.baselines}" if "baselines" in input.keys() else ""
-            ),
         localrule: True
         conda:
             "../../envs/analysis.yaml"
+        params:
+            python=PYTHON,
+            analysis=_spec.analysis,
+            settings=json.dumps(_spec.params),
+            tables=lambda wc, input: parent(input.tables),
+            out_dir=lambda wc, output: parent(output.png[0]),
+            extra=lambda wc, input: (
+                f"--extra baselines={input.baselines}"
+                if "baselines" in input.keys()
+                else ""
+            ),
         shell:
-            "python -m dualgrad plot --analysis {params.analysis} --params-json {params.settings:q} "
+            "{params.python} -m dualgrad plot --analysis {params.analysis} --params-json {params.settings:q} "
             "--tables {params.tables} --summary {input.summary} --analysis-json {input.analysis} "
             "--out-dir {params.out_dir} {params.extra} 2> {log}"

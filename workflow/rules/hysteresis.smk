@@ -11,23 +11,20 @@ rule hysteresis_start:
         model=f"{RESULTS}/hysteresis/{{run}}/start~{{start}}.model.pt",
     log:
         f"{RESULTS}/logs/hysteresis/{{run}}/start~{{start}}.log",
-    params:
-        config=lambda wc: run_config_json(f"hysteresis/{wc.run}/start~{wc.start}"),
-        checkpoint=lambda wc: checkpoint_path(f"hysteresis/{wc.run}/start~{wc.start}"),
-        runtime=runtime_args(),
+    conda:
+        "../../envs/train.yaml"
     threads: config.get("threads") or 1
     resources:
         gpu=config.get("gpus_per_job", 1),
-    conda:
-        "../../envs/train.yaml"
+    params:
+        python=PYTHON,
+        config=lambda wc: run_config_json(f"hysteresis/{wc.run}/start~{wc.start}"),
+        checkpoint=lambda wc: checkpoint_path(f"hysteresis/{wc.run}/start~{wc.start}"),
+        runtime=runtime_args(),
     shell:
-        "python -m dualgrad train --config-json {params.config:q} --output {output.result} "
+        "{params.python} -m dualgrad train --config-json {params.config:q} --output {output.result} "
         "--save-model {output.model} --checkpoint {params.checkpoint} --threads {threads} "
         "{params.runtime} 2> {log}"
-
-
-def sweep_run(wc):
-    return PLAN.runs[f"hysteresis/{wc.run}/sweep~{wc.sweep}"]
 
 
 rule hysteresis_sweep:
@@ -38,17 +35,20 @@ rule hysteresis_sweep:
         f"{RESULTS}/hysteresis/{{run}}/sweep~{{sweep}}.json",
     log:
         f"{RESULTS}/logs/hysteresis/{{run}}/sweep~{{sweep}}.log",
-    params:
-        config=lambda wc: run_config_json(f"hysteresis/{wc.run}/sweep~{wc.sweep}"),
-        checkpoint=lambda wc: checkpoint_path(f"hysteresis/{wc.run}/sweep~{wc.sweep}"),
-        required=lambda wc, input: " ".join(f"--require-accepted {s}" for s in input.starts),
-        runtime=runtime_args(),
+    conda:
+        "../../envs/train.yaml"
     threads: config.get("threads") or 1
     resources:
         gpu=config.get("gpus_per_job", 1),
-    conda:
-        "../../envs/train.yaml"
+    params:
+        python=PYTHON,
+        config=lambda wc: run_config_json(f"hysteresis/{wc.run}/sweep~{wc.sweep}"),
+        checkpoint=lambda wc: checkpoint_path(f"hysteresis/{wc.run}/sweep~{wc.sweep}"),
+        required=lambda wc, input: " ".join(
+            f"--require-accepted {s}" for s in input.starts
+        ),
+        runtime=runtime_args(),
     shell:
-        "python -m dualgrad sweep --config-json {params.config:q} --output {output} "
+        "{params.python} -m dualgrad sweep --config-json {params.config:q} --output {output} "
         "--start-model {input.model} {params.required} --checkpoint {params.checkpoint} "
         "--threads {threads} {params.runtime} 2> {log}"

@@ -10,15 +10,16 @@ rule train:
         f"{RESULTS}/runs/{{run}}.json",
     log:
         f"{RESULTS}/logs/runs/{{run}}.log",
-    params:
-        config=lambda wc: run_config_json(f"runs/{wc.run}"),
-        checkpoint=lambda wc: checkpoint_path(f"runs/{wc.run}"),
-        runtime=runtime_args(),
+    conda:
+        "../../envs/train.yaml"
     threads: config.get("threads") or 1
     resources:
         gpu=config.get("gpus_per_job", 1),
-    conda:
-        "../../envs/train.yaml"
+    params:
+        python=PYTHON,
+        config=lambda wc: run_config_json(f"runs/{wc.run}"),
+        checkpoint=lambda wc: checkpoint_path(f"runs/{wc.run}"),
+        runtime=runtime_args(),
     shell:
-        "python -m dualgrad train --config-json {params.config:q} --output {output} "
+        "{params.python} -m dualgrad train --config-json {params.config:q} --output {output} "
         "--checkpoint {params.checkpoint} --threads {threads} {params.runtime} 2> {log}"
