@@ -21,6 +21,14 @@ report: "workflow/report/workflow.rst"
 include: "workflow/rules/common.smk"
 
 
+# Set by common.smk from the config (data_root, device, download); declared so that Snakemake
+# passes them on to jobs on other machines.
+envvars:
+    "DUALGRAD_DATA_ROOT",
+    "DUALGRAD_DEVICE",
+    "DUALGRAD_DOWNLOAD",
+
+
 wildcard_constraints:
     experiment=EXPERIMENTS,
 

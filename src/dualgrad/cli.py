@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -78,9 +79,12 @@ def _add_run_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override one key (repeatable)")
     p.add_argument("--output", required=True, help="result JSON path (written atomically at the end)")
     p.add_argument("--checkpoint", help="per-epoch checkpoint path (default: OUTPUT.ckpt); resumed if present")
-    p.add_argument("--data-root", default="resources/data", help="folder holding datasets (default: %(default)s)")
-    p.add_argument("--download", action="store_true", help="allow downloading CIFAR into --data-root")
-    p.add_argument("--device", default="auto", help="auto (CUDA if available), cpu, cuda, cuda:N")
+    p.add_argument("--data-root", default=os.environ.get("DUALGRAD_DATA_ROOT", "resources/data"),
+                   help="folder holding datasets (default: $DUALGRAD_DATA_ROOT or resources/data)")
+    p.add_argument("--download", action="store_true", default=os.environ.get("DUALGRAD_DOWNLOAD") == "1",
+                   help="allow downloading CIFAR into --data-root (default: $DUALGRAD_DOWNLOAD=1)")
+    p.add_argument("--device", default=os.environ.get("DUALGRAD_DEVICE", "auto"),
+                   help="auto (CUDA if available), cpu, cuda, cuda:N (default: $DUALGRAD_DEVICE or auto)")
     p.add_argument("--eval-batch-size", type=int, default=1024)
     p.add_argument("--threads", type=int, help="CPU threads for torch (default: torch's choice)")
     p.add_argument("--name", help="label for progress lines (default: output file name)")

@@ -2,20 +2,19 @@
 # small helpers the rules use to find a run's config and files.
 
 import json
+import os
 import shlex
 import sys
 from pathlib import Path
-
-from snakemake.utils import validate
 
 # Import the package from this checkout even where it is not installed (parse time only).
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
 from dualgrad import ALGORITHM_VERSION
 from dualgrad.plan import FIGURES, build_plan
+from dualgrad.workflow_config import validate_workflow_config
 
 
-# Defaults in the schema document the keys; filling them in would let them override overlays.
 def python_command():
     """`python` of the job's conda env or container; otherwise the interpreter running Snakemake
     (so `.venv/bin/snakemake` works without an activated venv)."""
@@ -26,8 +25,9 @@ def python_command():
     )
 
 
-# Defaults in the schema document the keys; filling them in would let them override overlays.
-validate(config, "../schemas/config.schema.yaml", set_default=False)
+# A typo or out-of-range value stops here, before any job, naming the key. (Schema defaults are
+# documentation: filling them in would let them override the overlays.)
+validate_workflow_config(config, workflow.source_path("../schemas/config.schema.yaml"))
 
 PLAN = build_plan(config)
 RESULTS = config["results_dir"]
@@ -47,14 +47,13 @@ def checkpoint_path(path):
     return f"{RESULTS}/checkpoints/{path}.ckpt"
 
 
-def dataset_manifest(path):
-    # ancient(): re-preparing the data must never make finished runs look outdated.
-    return ancient(f"{DATA_ROOT}/manifests/{PLAN.runs[path].config.dataset}.json")
-
-
-def runtime_args():
-    args = f"--data-root {DATA_ROOT} --device {config.get('device', 'auto')} --algorithm-version {ALGORITHM_VERSION}"
-    return args
+def export_runtime_settings():
+    """Where jobs run (data folder, device, downloading) reaches them through the environment,
+    not params: moving the data or switching GPUs must not make finished runs look outdated.
+    """
+    os.environ["DUALGRAD_DATA_ROOT"] = DATA_ROOT
+    os.environ["DUALGRAD_DEVICE"] = str(config.get("device", "auto"))
+    os.environ["DUALGRAD_DOWNLOAD"] = "1" if config.get("download") else "0"
 
 
 def experiment_results(experiment):
@@ -125,3 +124,6 @@ def figure_inputs(experiment):
 def parent(path, levels=1):
     """A folder derived from a job's own file (lint: no hard-coded path prefixes in params)."""
     return str(Path(path).parents[levels - 1])
+
+
+export_runtime_settings()

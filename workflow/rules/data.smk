@@ -1,4 +1,11 @@
-# Datasets: verified (and, where allowed, downloaded) once, before any training job uses them.
+# Datasets. Training jobs load (and verify) their data themselves; the first of several
+# concurrent jobs downloads or caches it under a lock while the others wait. This rule is an
+# optional target for preparing data ahead, e.g. on a cluster's login node when the compute
+# nodes have no internet:  snakemake data --config download=true
+
+
+localrules:
+    data,
 
 
 rule prepare_data:
@@ -15,3 +22,13 @@ rule prepare_data:
     shell:
         "{params.python} -m dualgrad prepare-data {wildcards.dataset} --data-root {params.root} "
         "{params.download} --manifest {output} > {log} 2>&1"
+
+
+rule data:
+    input:
+        sorted(
+            {
+                f"{DATA_ROOT}/manifests/{run.config.dataset}.json"
+                for run in PLAN.runs.values()
+            }
+        ),

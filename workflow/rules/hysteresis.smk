@@ -4,8 +4,6 @@
 
 
 rule hysteresis_start:
-    input:
-        data=lambda wc: dataset_manifest(f"hysteresis/{wc.run}/start~{wc.start}"),
     output:
         result=f"{RESULTS}/hysteresis/{{run}}/start~{{start}}.json",
         model=f"{RESULTS}/hysteresis/{{run}}/start~{{start}}.model.pt",
@@ -20,11 +18,11 @@ rule hysteresis_start:
         python=PYTHON,
         config=lambda wc: run_config_json(f"hysteresis/{wc.run}/start~{wc.start}"),
         checkpoint=lambda wc: checkpoint_path(f"hysteresis/{wc.run}/start~{wc.start}"),
-        runtime=runtime_args(),
+        algorithm=ALGORITHM_VERSION,
     shell:
         "{params.python} -m dualgrad train --config-json {params.config:q} --output {output.result} "
         "--save-model {output.model} --checkpoint {params.checkpoint} --threads {threads} "
-        "{params.runtime} 2> {log}"
+        "--algorithm-version {params.algorithm} 2> {log}"
 
 
 rule hysteresis_sweep:
@@ -47,8 +45,8 @@ rule hysteresis_sweep:
         required=lambda wc, input: " ".join(
             f"--require-accepted {s}" for s in input.starts
         ),
-        runtime=runtime_args(),
+        algorithm=ALGORITHM_VERSION,
     shell:
         "{params.python} -m dualgrad sweep --config-json {params.config:q} --output {output} "
         "--start-model {input.model} {params.required} --checkpoint {params.checkpoint} "
-        "--threads {threads} {params.runtime} 2> {log}"
+        "--threads {threads} --algorithm-version {params.algorithm} 2> {log}"

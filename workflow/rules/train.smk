@@ -4,8 +4,6 @@
 
 
 rule train:
-    input:
-        data=lambda wc: dataset_manifest(f"runs/{wc.run}"),
     output:
         f"{RESULTS}/runs/{{run}}.json",
     log:
@@ -19,7 +17,7 @@ rule train:
         python=PYTHON,
         config=lambda wc: run_config_json(f"runs/{wc.run}"),
         checkpoint=lambda wc: checkpoint_path(f"runs/{wc.run}"),
-        runtime=runtime_args(),
+        algorithm=ALGORITHM_VERSION,
     shell:
         "{params.python} -m dualgrad train --config-json {params.config:q} --output {output} "
-        "--checkpoint {params.checkpoint} --threads {threads} {params.runtime} 2> {log}"
+        "--checkpoint {params.checkpoint} --threads {threads} --algorithm-version {params.algorithm} 2> {log}"

@@ -11,6 +11,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 from dataclasses import dataclass, field
 
@@ -67,27 +69,35 @@ def dataset_location(name: str, root: str) -> str:
 
 
 def load_dataset(name: str, root: str = "resources/data", download: bool = False) -> ImageData:
+    """Load a dataset; the first of several concurrent jobs downloads or caches it, the others wait."""
     if name in ("cifar10", "cifar100"):
-        return _load_cifar(name, root, download)
+        if not download:
+            return _load_cifar(name, root, download)
+        with _root_lock(root):
+            return _load_cifar(name, root, download)
     if name in ("synthetic", "digits"):
         cached = _offline_cache(name, root)
         if cached.is_file():
             return _load_cached(cached)
-        return _synthetic() if name == "synthetic" else _digits()
+        with _root_lock(root) as locked:
+            if cached.is_file():
+                return _load_cached(cached)
+            data = _synthetic() if name == "synthetic" else _digits()
+            if locked:  # best effort: a read-only root just means generating each time
+                from .. import io
+
+                io.torch_save(cached, data.__dict__)
+            return data
     raise ConfigError("dataset", f"unknown value {name!r}; allowed: cifar10, cifar100, synthetic, digits")
 
 
 def prepare_dataset(name: str, root: str, download: bool = False) -> dict:
     """Make sure a dataset is usable (verify checksums, download if allowed); return its description.
 
-    Offline datasets are generated once and cached under ``root`` so that training jobs load
+    Offline datasets are generated once and cached under ``root``, so that training jobs load
     them in milliseconds (their content does not depend on the cache).
     """
     data = load_dataset(name, root, download)
-    if name in ("synthetic", "digits") and not _offline_cache(name, root).is_file():
-        from .. import io
-
-        io.torch_save(_offline_cache(name, root), data.__dict__)
     return {
         "dataset": name,
         "location": dataset_location(name, root),
@@ -96,6 +106,26 @@ def prepare_dataset(name: str, root: str, download: bool = False) -> dict:
         "num_classes": data.num_classes,
         **data.source,
     }
+
+
+@contextlib.contextmanager
+def _root_lock(root: str):
+    """An exclusive lock on the data folder (released by the kernel even if the holder dies).
+
+    Yields False, without locking, where the folder cannot be created or written.
+    """
+    try:
+        os.makedirs(root, exist_ok=True)
+        handle = open(os.path.join(root, ".dualgrad.lock"), "a")
+    except OSError:
+        yield False
+        return
+    with handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield True
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _offline_cache(name: str, root: str):

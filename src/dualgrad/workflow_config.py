@@ -1,0 +1,42 @@
+"""Check the workflow config against its JSON schema, with one short message naming the key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .errors import ConfigError
+
+
+def _dotted(path) -> str:
+    return ".".join(str(p) for p in path) or "(top level)"
+
+
+def coerce_command_line_booleans(config: dict, schema: dict) -> None:
+    """`--config figures_only=true` arrives as the string 'true' (Snakemake parses only True/False)."""
+    for key, spec in schema.get("properties", {}).items():
+        value = config.get(key)
+        if spec.get("type") == "boolean" and isinstance(value, str) and value.lower() in ("true", "false"):
+            config[key] = value.lower() == "true"
+
+
+def validate_workflow_config(config: dict, schema_path: str | Path) -> None:
+    """Raise ConfigError for the most relevant schema violation (deepest first)."""
+    import jsonschema
+    import yaml
+    from jsonschema.exceptions import best_match
+
+    schema = yaml.safe_load(Path(schema_path).read_text())
+    coerce_command_line_booleans(config, schema)
+    validator = jsonschema.Draft202012Validator(schema)
+    error = best_match(validator.iter_errors(config))
+    if error is None:
+        return
+    while error.context:  # oneOf/anyOf: report the alternative that came closest
+        error = best_match(error.context)
+    if error.validator == "additionalProperties":
+        allowed = sorted(error.schema.get("properties", {}))
+        extra = sorted(set(error.instance) - set(allowed))
+        key = _dotted([*error.absolute_path, extra[0]]) if extra else _dotted(error.absolute_path)
+        hint = f"; allowed: {', '.join(allowed)}" if allowed else ""
+        raise ConfigError(key, f"unknown key{hint}")
+    raise ConfigError(_dotted(error.absolute_path), error.message)
