@@ -71,10 +71,12 @@ stop_packaged_services() {
 
 # ---------------------------------------------------------------------------------- configure
 write_config() {
-    local cpus mem_mb
-    cpus=$(nproc)
-    mem_mb=$(awk '/MemTotal/ {printf "%d", $2 / 1024 * 0.9}' /proc/meminfo) # below what slurmd sees
-    rm -rf "$DIR/state" "$DIR/spool" # a fresh cluster every start: no jobs from earlier runs
+    local node mem_mb
+    # The node as slurmd sees it (CPUs, sockets, cores, threads), with RealMemory a bit lower
+    # than measured (a node with less memory than configured is drained).
+    node=$(slurmd -C | head -n1 | sed -E 's/^NodeName=[^ ]+ //; s/ RealMemory=[0-9]+//')
+    mem_mb=$(awk '/MemTotal/ {printf "%d", $2 / 1024 * 0.9}' /proc/meminfo)
+    rm -rf "$DIR/state" "$DIR/spool" "$DIR/log" # a fresh cluster every start: no jobs or logs from earlier runs
     mkdir -p "$DIR"/{etc,munge,state,spool,log,run}
     chmod 0755 "$DIR/munge" # munge clients need to reach the socket
     mungekey --create --keyfile="$DIR/munge/munge.key" --force
@@ -97,7 +99,9 @@ SlurmctldLogFile=$DIR/log/slurmctld.log
 SlurmdLogFile=$DIR/log/slurmd.log
 SlurmctldDebug=info
 SlurmdDebug=info
-ProctrackType=proctrack/linuxproc
+# pgid: a job's processes are its tasks' process groups. (linuxproc walks /proc parent links;
+# here it once sent SIGTERM to another job's training process when a requeued job ended.)
+ProctrackType=proctrack/pgid
 TaskPlugin=task/none
 SelectType=select/cons_tres
 SelectTypeParameters=CR_Core_Memory
@@ -112,7 +116,7 @@ AccountingStorageType=accounting_storage/none
 JobAcctGatherType=jobacct_gather/none
 JobCompType=jobcomp/none
 MpiDefault=none
-NodeName=$HOST NodeAddr=127.0.0.1 CPUs=$cpus RealMemory=$mem_mb Gres=gpu:2 State=UNKNOWN
+NodeName=$HOST NodeAddr=127.0.0.1 $node RealMemory=$mem_mb Gres=gpu:2 State=UNKNOWN
 PartitionName=$PARTITION Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 EOF
     # Fake GPUs: without File= the GRES is dropped and the node goes INVAL (Slurm 22.05).
