@@ -28,16 +28,24 @@ def git_commit() -> dict:
         return {"commit": None, "dirty": None}
 
 
+def _version(package: str) -> str | None:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return None
+
+
 def package_versions() -> dict:
-    import numpy
     import torch
-    import torchvision
 
     return {
         "python": platform.python_version(),
         "torch": torch.__version__,
-        "torchvision": torchvision.__version__,
-        "numpy": numpy.__version__,
+        "torchvision": _version("torchvision"),  # by metadata: importing it costs a second per job
+        "numpy": _version("numpy"),
+        "dualgrad": _version("dualgrad"),
         "cuda": torch.version.cuda,
         "cudnn": torch.backends.cudnn.version() if torch.backends.cudnn.is_available() else None,
     }

@@ -77,7 +77,7 @@ class Stepper:
     of a hysteresis sweep), as the notebooks' ``global_step``.
     """
 
-    def __init__(self, model: nn.Module, optimizer: torch.optim.Optimizer, method: str, *, K: int | None = None,
+    def __init__(self, model: nn.Module, optimizer, method: str, *, K: int | None = None,
                  renorm: bool = False, negate_value: bool = False, faithful_second_forward: bool = False,
                  autocast_dtype: torch.dtype | None = None, log_steps: int = 0, forward=None):
         self.model = model

@@ -22,6 +22,7 @@ from .device import configure_backends, seed_everything, select_device
 from .errors import ConfigError
 from .labels import LabelSet, make_labels
 from .models import build_model, count_parameters
+from .optim import SGD, MultiStepSchedule
 from .progress import EpochProgress
 from .results import build_result
 from .step import Stepper
@@ -65,9 +66,9 @@ class Trainer:
             self.model.load_state_dict(torch.load(init_model, map_location="cpu", weights_only=True))
         self.model.to(device=device, memory_format=self.memory_format)
         forward = torch.compile(self.model) if cfg.compile else self.model
-        self.optimizer = torch.optim.SGD(self.model.parameters(), lr=cfg.lr, momentum=cfg.momentum,
-                                         weight_decay=cfg.weight_decay, foreach=True)
-        self.scheduler = torch.optim.lr_scheduler.MultiStepLR(self.optimizer, list(cfg.milestones), cfg.gamma)
+        self.optimizer = SGD(self.model.parameters(), lr=cfg.lr, momentum=cfg.momentum,
+                             weight_decay=cfg.weight_decay)
+        self.scheduler = MultiStepSchedule(self.optimizer, cfg.milestones, cfg.gamma)
         self.stepper = Stepper(
             self.model, self.optimizer, cfg.method, K=cfg.K, renorm=cfg.renorm, negate_value=labels.negate_value,
             faithful_second_forward=cfg.faithful_second_forward,
@@ -215,7 +216,7 @@ def train(cfg: RunConfig, runtime: Runtime, output: str | os.PathLike, checkpoin
     hist = trainer.history
     for epoch in range(start_epoch, cfg.epochs):
         lam = trainer.lam_for_epoch(epoch)
-        lr = trainer.optimizer.param_groups[0]["lr"]
+        lr = trainer.optimizer.lr
         trainer.stepper.log.reset_epoch()
         t0 = time.perf_counter()
         trainer.train_epoch(lam)
