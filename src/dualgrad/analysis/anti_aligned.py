@@ -1,0 +1,37 @@
+"""Exp B2: value gradient from systematically wrong labels, (y+1) mod 10 (notebook 003).
+
+The notebook's expectation: every λ degrades the error above the plain CE
+baseline of its noise rate (``params['ce_baselines']``: η -> error). Compared
+with the seed mean, as the notebook does.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from .stats import MEAN_STD_COUNT, STD_DDOF, describe, lookup, number, ordered_unique, usable_runs
+
+
+def summarize(table: pd.DataFrame) -> pd.DataFrame:
+    return describe(usable_runs(table), ["noise_rate", "lambda"],
+                    {"test_error": MEAN_STD_COUNT, "best_error": ("mean", "std")})
+
+
+def analyze(tables: dict, params: dict) -> tuple[pd.DataFrame, dict]:
+    summary = summarize(tables["table"])
+    per_eta = []
+    for eta in ordered_unique(summary["noise_rate"]):
+        s = summary[summary["noise_rate"] == eta]
+        baseline = number(lookup(params.get("ce_baselines"), eta))
+        cells = [{"lambda": number(r["lambda"]), "test_error_mean": number(r["test_error_mean"]),
+                  "above_ce": None if baseline is None else bool(r["test_error_mean"] > baseline)}
+                 for _, r in s.iterrows()]
+        judged = [c for c in cells if c["above_ce"] is not None]
+        per_eta.append({
+            "noise_rate": number(eta), "ce_baseline": baseline, "cells": cells,
+            "n_above_ce": sum(c["above_ce"] for c in judged) if judged else None,
+            "n_lambdas": len(cells),
+            "all_above_ce": all(c["above_ce"] for c in judged) if judged else None,
+            "improved_lambdas": [c["lambda"] for c in judged if not c["above_ce"]],
+        })
+    return summary, {"per_noise_rate": per_eta, "chance": params.get("chance"), "std_ddof": STD_DDOF}

@@ -1,0 +1,43 @@
+"""Exp B3: three panels — error by condition vs λ (CE line), ‖g_mix‖, cos(g_s, g_v) (notebook 002)."""
+
+from __future__ import annotations
+
+from . import style
+from .common import ordered_unique, rows_of
+
+PANELS = (
+    ("test_error_mean", "test_error_std", style.ERROR, "Test error by condition"),
+    ("avg_gmix_norm_mean", None, "‖g_mix‖ (first 100 steps)", "Step size"),
+    ("avg_cos_similarity_mean", None, "cos(g_struct, g_value)", "Gradient alignment"),
+)
+
+
+def ablation(summary, analysis_json, params, **_):
+    fig, axes = style.figure(ncols=3, width=style.TEXT, height=2.5)
+    conditions = ordered_unique(summary["condition"]) if not summary.empty else []
+    for ax, (mean, std, ylabel, title) in zip(axes[0], PANELS):
+        ax.set_title(title)
+        if summary.empty or mean not in summary or summary[mean].isna().all():
+            style.no_data(ax)
+            continue
+        for i, cond in enumerate(conditions):
+            s = rows_of(summary, condition=cond)
+            style.mean_std_line(ax, s["lambda"], s[mean], s[std] if std else None, marker=style.marker(i),
+                                color=style.colour(i), label=cond)
+        ax.set_xlabel(style.LAMBDA)
+        ax.set_ylabel(ylabel)
+        lams = sorted(set(summary["lambda"].dropna()))
+        ax.set_xticks(lams)
+    ax_err, ax_norm, ax_cos = axes[0]
+    if ax_err.lines:
+        style.reference_line(ax_err, params.get("ce_baseline"), label="CE baseline")
+        handles, labels = ax_err.get_legend_handles_labels()
+        fig.legend(handles, labels, loc="outside lower center", ncol=len(labels), fontsize=7)
+    if ax_norm.lines:
+        style.reference_line(ax_norm, 1.0, **style.CHANCE)  # unit norm
+    if ax_cos.lines:
+        style.reference_line(ax_cos, 0.0, **style.CHANCE)  # orthogonal
+    return fig
+
+
+FIGURES = {"ablation": ablation}

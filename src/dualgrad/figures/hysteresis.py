@@ -1,0 +1,42 @@
+"""V3: the two branches of the λ sweep (mean ± std over swept seeds, as a band), with the gap at gap_lambda."""
+
+from __future__ import annotations
+
+from . import style
+from .common import rows_of, sorted_floats
+
+BRANCH_STYLE = {"ascending": ("#0072B2", "o", "ordered start, λ ↑"),
+                "descending": ("#D55E00", "s", "collapsed start, λ ↓")}
+
+
+def hysteresis(summary, analysis_json, params, **_):
+    fig, axes = style.figure(width=style.COLUMN, height=2.5)
+    ax = axes[0, 0]
+    if summary.empty:
+        style.no_data(ax, "no swept seed")
+        return fig
+    names = {analysis_json.get("ascending_branch"): "ascending", analysis_json.get("descending_branch"): "descending"}
+    order = {"ascending": 0, "descending": 1}
+    branches = sorted(set(summary["branch"].dropna()), key=lambda b: (order.get(names.get(b), 2), str(b)))
+    for i, branch in enumerate(branches):
+        colour, mark, label = BRANCH_STYLE.get(names.get(branch), (style.colour(i), style.marker(i), branch))
+        s = rows_of(summary, branch=branch)
+        style.mean_std_line(ax, s["lambda"], s["error_mean"], s["error_std"], band=True, color=colour,
+                            marker=mark, label=f"{label}")
+    gap, lam = analysis_json.get("gap"), analysis_json.get("gap_lambda")
+    lo, hi = analysis_json.get("ascending_at_gap"), analysis_json.get("descending_at_gap")
+    if gap is not None and lam is not None:
+        ax.annotate("", xy=(lam, hi), xytext=(lam, lo), arrowprops={"arrowstyle": "<->", "color": "0.25", "lw": 1})
+        ax.text(lam + 0.01, (lo + hi) / 2, f"gap at λ={lam:g}:\n{gap:.2f}", fontsize=7, va="center", color="0.25")
+    style.reference_line(ax, params.get("chance", 0.9), label="chance", **style.CHANCE)
+    seeds = analysis_json.get("swept_seeds") or []
+    ax.set_title(f"Hysteresis ({len(seeds)} seed{'s' if len(seeds) != 1 else ''} swept)")
+    ax.set_xlabel(style.LAMBDA)
+    ax.set_ylabel(style.ERROR)
+    ax.set_ylim(0, 1)
+    ax.set_xticks(sorted_floats(summary["lambda"])[::2])
+    style.legend(ax, loc="center left", bbox_to_anchor=(0.0, 0.55), fontsize=6)
+    return fig
+
+
+FIGURES = {"hysteresis": hysteresis}

@@ -1,0 +1,95 @@
+"""Exp N: the phase diagram (heatmap of mean test error over λ × η, phase label in each cell,
+critical line λ_c(η)) and the per-η error-vs-λ curves."""
+
+from __future__ import annotations
+
+import matplotlib.colors as mcolors
+import numpy as np
+
+from . import style
+from .common import rows_of, sorted_floats
+
+
+def _column_position(lams: list[float], lam: float | None) -> float | None:
+    """λ -> x on the heatmap, whose columns are the grid λ at equal widths (piecewise linear between them)."""
+    if lam is None:
+        return None
+    return float(np.interp(lam, lams, np.arange(len(lams))))
+
+
+def phase_diagram(summary, analysis_json, params, **_):
+    fig, axes = style.figure(width=style.TEXT, height=3.2)
+    ax = axes[0, 0]
+    if summary.empty:
+        style.no_data(ax)
+        return fig
+    lams, etas = sorted_floats(summary["lambda"]), sorted_floats(summary["noise_rate"])
+    grid = np.full((len(etas), len(lams)), np.nan)
+    labels = [["" for _ in lams] for _ in etas]
+    for _, r in summary.iterrows():
+        i, j = etas.index(round(float(r["noise_rate"]), 9)), lams.index(round(float(r["lambda"]), 9))
+        grid[i, j] = r["test_error_mean"]
+        labels[i][j] = r.get("phase") if isinstance(r.get("phase"), str) else ""
+    norm = mcolors.Normalize(0.0, max(0.9, float(np.nanmax(grid)) if np.isfinite(grid).any() else 0.9))
+    cmap = "RdYlGn_r"
+    mesh = ax.imshow(np.ma.masked_invalid(grid), cmap=cmap, norm=norm, aspect="auto", origin="lower")
+    for i in range(len(etas)):
+        for j in range(len(lams)):
+            if np.isnan(grid[i, j]):
+                ax.text(j, i, "no data", ha="center", va="center", fontsize=6, color="0.4")
+                continue
+            rgba = mesh.cmap(norm(grid[i, j]))
+            light = 0.299 * rgba[0] + 0.587 * rgba[1] + 0.114 * rgba[2] > 0.55
+            ink = {"color": "black" if light else "white", "ha": "center", "fontsize": 6.5,
+                   "fontweight": "bold" if labels[i][j] == "critical" else None}
+            ax.text(j, i + 0.1, f"{grid[i, j]:.3f}", va="bottom", **ink)
+            ax.text(j, i - 0.1, labels[i][j], va="top", **ink)
+    line = [(p.get("lambda_c"), p.get("noise_rate")) for p in analysis_json.get("critical_line", [])]
+    pts = [(_column_position(lams, lc), etas.index(round(eta, 9))) for lc, eta in line
+           if lc is not None and round(eta, 9) in etas]
+    if pts:
+        xs, ys = zip(*sorted(pts, key=lambda p: p[1]))
+        ax.plot(xs, ys, color="black", marker="D", markersize=3.5, markeredgecolor="white", linewidth=1.2,
+                label=f"critical line λ_c(η): mean error crosses {analysis_json.get('collapse_above', 0.5):g} "
+                      "(interpolated)")
+        style.legend(ax, loc="upper left", bbox_to_anchor=(0, -0.2), fontsize=6.5, frameon=False)
+    ax.set_xticks(range(len(lams)), [f"{v:g}" for v in lams])
+    ax.set_yticks(range(len(etas)), [f"{v * 100:.0f}%" for v in etas])
+    ax.set_xlabel("λ (columns at the grid values)")
+    ax.set_ylabel("Noise rate η")
+    ax.grid(False)
+    ax.set_title("Phase diagram: mean test error over λ × η")
+    fig.colorbar(mesh, ax=ax, label="Mean test error", fraction=0.04, pad=0.01)
+    return fig
+
+
+def phase_curves(summary, analysis_json, params, **_):
+    fig, axes = style.figure(width=style.COLUMN, height=2.5)
+    ax = axes[0, 0]
+    if summary.empty:
+        style.no_data(ax)
+        return fig
+    level = analysis_json.get("collapse_above", params.get("collapse_above", 0.5))
+    crossing = {round(p["noise_rate"], 9): p.get("lambda_c") for p in analysis_json.get("critical_line", [])}
+    marked = False
+    for i, eta in enumerate(sorted_floats(summary["noise_rate"])):
+        s = rows_of(summary, noise_rate=eta)
+        style.mean_std_line(ax, s["lambda"], s["test_error_mean"], s["test_error_std"], marker=style.marker(i),
+                            color=style.colour(i), label=style.percent(eta))
+        if crossing.get(eta) is not None:
+            ax.plot([crossing[eta]], [level], marker="v", markersize=5.5, markeredgecolor="black",
+                    markeredgewidth=0.6, linestyle="none", color=style.colour(i), zorder=5)
+            marked = True
+    style.reference_line(ax, level, label=f"collapse threshold ({level:g})", **style.CHANCE)
+    if marked:  # legend entry in grey: the colour is η
+        ax.plot([], [], marker="v", markersize=5.5, markeredgecolor="black", markeredgewidth=0.6, color="0.8",
+                linestyle="none", label="λ_c(η): mean crosses it")
+    ax.set_title("Phase structure per noise rate")
+    ax.set_xlabel(style.LAMBDA)
+    ax.set_ylabel(style.ERROR)
+    ax.set_ylim(0, 1)
+    style.legend(ax, loc="upper left", fontsize=6)
+    return fig
+
+
+FIGURES = {"phase_diagram": phase_diagram, "phase_curves": phase_curves}

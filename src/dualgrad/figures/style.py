@@ -1,0 +1,138 @@
+"""One look for every figure: sizes for a two-column paper, fonts, colours, and drawing helpers.
+
+Importing this module selects matplotlib's Agg backend (no display needed on a
+cluster node). Figures are sized in inches at their printed size, so the font
+sizes below are the sizes on paper.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Iterable
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+# Printed widths (inches): one column and the full text width of a two-column paper.
+COLUMN = 3.4
+TEXT = 7.0
+DPI = 300
+
+RC = {
+    "font.family": "DejaVu Sans",  # has λ and η
+    "font.size": 8,
+    "axes.titlesize": 9,
+    "axes.titleweight": "bold",
+    "axes.labelsize": 8,
+    "legend.fontsize": 7,
+    "legend.frameon": True,
+    "legend.framealpha": 0.85,
+    "xtick.labelsize": 7,
+    "ytick.labelsize": 7,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "grid.linewidth": 0.5,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "lines.linewidth": 1.5,
+    "lines.markersize": 4,
+    "errorbar.capsize": 2.5,
+    "savefig.dpi": DPI,
+    "savefig.bbox": "tight",
+    "savefig.pad_inches": 0.03,
+    "pdf.fonttype": 42,  # embed TrueType: text stays editable and searchable
+    "figure.constrained_layout.use": True,
+}
+
+# Colour-blind-safe (Okabe–Ito) palette, in a fixed order.
+PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000"]
+PHASE_COLOURS = {"ordered": "#009E73", "critical": "#E69F00", "collapse": "#D55E00"}
+REFERENCE = {"color": "0.35", "linestyle": "--", "linewidth": 1.0}
+CHANCE = {"color": "0.5", "linestyle": ":", "linewidth": 1.0}
+CRITICAL_BAND = {"color": PHASE_COLOURS["critical"], "alpha": 0.18, "linewidth": 0}
+MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
+
+LAMBDA = "λ (value-gradient weight)"
+ERROR = "Test error"
+
+
+def apply() -> None:
+    plt.rcParams.update(RC)
+
+
+def figure(ncols: int = 1, nrows: int = 1, width: float = COLUMN, height: float | None = None, **kwargs):
+    """A figure at printed size with an array of axes (always 2-D: axes[row, col])."""
+    apply()
+    height = height if height is not None else width * 0.62 * nrows / max(ncols, 1) ** 0.5
+    fig, axes = plt.subplots(nrows, ncols, figsize=(width, height), squeeze=False, **kwargs)
+    return fig, axes
+
+
+def colour(i: int) -> str:
+    return PALETTE[i % len(PALETTE)]
+
+
+def marker(i: int) -> str:
+    return MARKERS[i % len(MARKERS)]
+
+
+def percent(eta) -> str:
+    return f"η = {float(eta) * 100:.0f}%"
+
+
+def finite(values: Iterable) -> np.ndarray:
+    return np.array([np.nan if v is None else float(v) for v in values], dtype=float)
+
+
+def mean_std_line(ax, x, mean, std=None, *, band: bool = False, **kwargs):
+    """Mean with ±std as error bars (or a shaded band); points without a std (one seed) get no bar."""
+    x, mean = finite(x), finite(mean)
+    std = finite(std) if std is not None else np.full_like(mean, np.nan)
+    order = np.argsort(x)
+    x, mean, std = x[order], mean[order], std[order]
+    if band:
+        line, = ax.plot(x, mean, **kwargs)
+        ok = np.isfinite(std)
+        if ok.any():
+            ax.fill_between(x[ok], (mean - std)[ok], (mean + std)[ok], color=line.get_color(), alpha=0.2,
+                            linewidth=0)
+        return line
+    yerr = np.where(np.isfinite(std), std, 0.0) if np.isfinite(std).any() else None
+    return ax.errorbar(x, mean, yerr=yerr, **kwargs)
+
+
+def reference_line(ax, y, label: str | None = None, **style) -> None:
+    if y is None or (isinstance(y, float) and math.isnan(y)):
+        return
+    ax.axhline(float(y), label=label, **{**REFERENCE, **style})
+
+
+def no_data(ax, message: str = "no data") -> None:
+    """Say so in an empty panel instead of leaving it blank or failing."""
+    ax.text(0.5, 0.5, message, transform=ax.transAxes, ha="center", va="center", fontsize=9, color="0.4")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.grid(False)
+
+
+def legend(ax, **kwargs) -> None:
+    handles, labels = ax.get_legend_handles_labels()
+    if handles:
+        ax.legend(**kwargs)
+
+
+def save(fig, out_dir: Path, name: str) -> list[Path]:
+    """``<out_dir>/<name>.png`` and ``.pdf``; closes the figure."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = [out_dir / f"{name}.png", out_dir / f"{name}.pdf"]
+    for path in paths:
+        tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
+        fig.savefig(tmp)
+        tmp.replace(path)  # never a half-written figure at the final path
+    plt.close(fig)
+    return paths

@@ -1,0 +1,55 @@
+"""exp_A: the main λ sweep per η; with C's summary in ``extra['baselines']``, C's CE / Loss-mix /
+Misaligned as horizontal reference lines in each η's colour."""
+
+from __future__ import annotations
+
+from matplotlib.lines import Line2D
+
+from . import style
+from .common import rows_of, sorted_floats
+
+REFERENCES = {"CE": "--", "Loss-mix": "-.", "Misaligned": ":"}
+
+
+def _baseline_lines(ax, baselines, eta: float, colour: str) -> list[str]:
+    drawn = []
+    if baselines is None or baselines.empty or "condition" not in baselines:
+        return drawn
+    for condition, linestyle in REFERENCES.items():
+        s = rows_of(baselines, condition=condition, noise_rate=eta)
+        if len(s) and s["test_error_mean"].notna().any():
+            ax.axhline(float(s["test_error_mean"].iloc[0]), color=colour, linestyle=linestyle, linewidth=1.0,
+                       alpha=0.75)
+            drawn.append(condition)
+    return drawn
+
+
+def main_sweep(summary, analysis_json, params, extra=None, **_):
+    fig, axes = style.figure(width=style.COLUMN, height=3.0)
+    ax = axes[0, 0]
+    if summary.empty:
+        style.no_data(ax)
+        return fig
+    baselines = (extra or {}).get("baselines")
+    handles, drawn = [], set()
+    for i, eta in enumerate(sorted_floats(summary["noise_rate"])):
+        s = rows_of(summary, noise_rate=eta)
+        handles.append(style.mean_std_line(ax, s["lambda"], s["test_error_mean"], s["test_error_std"],
+                                           marker=style.marker(i), color=style.colour(i),
+                                           label=f"dual gradient, {style.percent(eta)}"))
+        drawn.update(_baseline_lines(ax, baselines, eta, style.colour(i)))
+    if params.get("collapse_above") is not None:
+        style.reference_line(ax, params["collapse_above"], **style.CHANCE)
+    for condition in REFERENCES:
+        if condition in drawn:  # one legend entry per baseline, in grey: colour is η
+            handles.append(Line2D([], [], color="0.3", linestyle=REFERENCES[condition], linewidth=1.0,
+                                  label=f"{condition} (exp C)"))
+    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.2), fontsize=6, ncol=2)
+    ax.set_title("Main λ sweep")
+    ax.set_xlabel(style.LAMBDA)
+    ax.set_ylabel(style.ERROR)
+    ax.set_ylim(0, 1)
+    return fig
+
+
+FIGURES = {"main_sweep": main_sweep}
