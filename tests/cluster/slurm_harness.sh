@@ -34,7 +34,8 @@ wait_until() {
     done
 }
 
-pid_alive() { [[ -s $1 ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
+# pid_alive PIDFILE NAME: the pid file names a live process called NAME (not a reused pid).
+pid_alive() { [[ -s $1 ]] && [[ $(cat "/proc/$(cat "$1")/comm" 2>/dev/null) == "$2" ]]; }
 
 # ---------------------------------------------------------------------------------- install
 install_packages() {
@@ -44,8 +45,8 @@ install_packages() {
     fi
     [[ $(id -u) == 0 ]] || die "Slurm is not installed and installing it needs root"
     log "installing munge and Slurm from Debian's packages"
-    timeout -k 10 300 apt-get update -qq
-    timeout -k 10 600 apt-get install -y -qq --no-install-recommends munge slurmctld slurmd slurm-client >/dev/null
+    timeout -k 10 120 apt-get update -qq
+    timeout -k 10 240 apt-get install -y -qq --no-install-recommends munge slurmctld slurmd slurm-client >/dev/null
     stop_packaged_services
 }
 
@@ -62,7 +63,7 @@ stop_packaged_services() {
     fi
     local pidfile
     for pidfile in /run/slurmd.pid /run/slurmctld.pid /run/munge/munged.pid; do
-        if pid_alive "$pidfile"; then
+        if pid_alive "$pidfile" "$(basename "$pidfile" .pid)"; then
             log "stopping packaged daemon (pid $(cat "$pidfile") from $pidfile)"
             kill "$(cat "$pidfile")" 2>/dev/null || true
         fi
@@ -74,12 +75,12 @@ write_config() {
     local node mem_mb
     # The node as slurmd sees it (CPUs, sockets, cores, threads), with RealMemory a bit lower
     # than measured (a node with less memory than configured is drained).
-    node=$(slurmd -C | head -n1 | sed -E 's/^NodeName=[^ ]+ //; s/ RealMemory=[0-9]+//')
+    node=$(timeout 30 slurmd -C | head -n1 | sed -E 's/^NodeName=[^ ]+ //; s/ RealMemory=[0-9]+//')
     mem_mb=$(awk '/MemTotal/ {printf "%d", $2 / 1024 * 0.9}' /proc/meminfo)
     rm -rf "$DIR/state" "$DIR/spool" "$DIR/log" # a fresh cluster every start: no jobs or logs from earlier runs
     mkdir -p "$DIR"/{etc,munge,state,spool,log,run}
     chmod 0755 "$DIR/munge" # munge clients need to reach the socket
-    mungekey --create --keyfile="$DIR/munge/munge.key" --force
+    timeout 30 mungekey --create --keyfile="$DIR/munge/munge.key" --force
     chmod 0600 "$DIR/munge/munge.key"
 
     cat >"$DIR/etc/slurm.conf" <<EOF
@@ -157,38 +158,44 @@ unlink_config() {
 }
 
 # ---------------------------------------------------------------------------------- start / stop
-node_state() { sinfo -h -n "$HOST" -o %T 2>/dev/null | head -n1; }
+node_state() { timeout 10 sinfo -h -n "$HOST" -o %T 2>/dev/null | head -n1; }
 node_idle() { [[ $(node_state) == idle ]]; }
-munge_ok() { munge -n -S "$DIR/munge/munge.socket.2" | unmunge -S "$DIR/munge/munge.socket.2"; }
-ctld_up() { scontrol ping | grep -q UP; }
+munge_ok() { timeout 5 munge -n -S "$DIR/munge/munge.socket.2" | timeout 5 unmunge -S "$DIR/munge/munge.socket.2"; }
+ctld_up() { timeout 10 scontrol ping | grep -q UP; }
 
 start() {
     local t0=$SECONDS
     install_packages
-    if pid_alive "$DIR/run/slurmctld.pid" || pid_alive "$DIR/run/slurmd.pid" || pid_alive "$DIR/run/munged.pid"; then
+    if pid_alive "$DIR/run/slurmctld.pid" slurmctld || pid_alive "$DIR/run/slurmd.pid" slurmd ||
+        pid_alive "$DIR/run/munged.pid" munged; then
         log "a harness cluster is already running in $DIR: stopping it first"
         stop
     fi
     write_config
-    munged --force --socket="$DIR/munge/munge.socket.2" --key-file="$DIR/munge/munge.key" \
-        --pid-file="$DIR/run/munged.pid" --log-file="$DIR/log/munged.log" --seed-file="$DIR/munge/munged.seed"
-    wait_until 20 "munged to answer" munge_ok || { dump_logs; stop; return 1; }
-    slurmctld -i
-    wait_until 30 "slurmctld to answer scontrol ping" ctld_up || { dump_logs; stop; return 1; }
-    slurmd
-    if ! wait_until 30 "node $HOST to be idle" node_idle; then
-        log "node state: '$(node_state)'"
+    if ! start_daemons; then
         dump_logs
         stop
         return 1
     fi
-    log "up in $((SECONDS - t0))s: partition $PARTITION, node $HOST ($(sinfo -h -n "$HOST" -o '%c CPUs, %m MB, %G'))"
+    log "up in $((SECONDS - t0))s: partition $PARTITION, node $HOST ($(timeout 10 sinfo -h -n "$HOST" -o '%c CPUs, %m MB, %G'))"
+}
+
+# munged, slurmctld, slurmd in this order, each waited for (bounded); false at the first failure.
+start_daemons() {
+    timeout 30 munged --force --socket="$DIR/munge/munge.socket.2" --key-file="$DIR/munge/munge.key" \
+        --pid-file="$DIR/run/munged.pid" --log-file="$DIR/log/munged.log" \
+        --seed-file="$DIR/munge/munged.seed" || return 1
+    wait_until 20 "munged to answer" munge_ok || return 1
+    timeout 30 slurmctld -i || return 1
+    wait_until 30 "slurmctld to answer scontrol ping" ctld_up || return 1
+    timeout 30 slurmd || return 1
+    wait_until 30 "node $HOST to be idle" node_idle || { log "node state: '$(node_state)'"; return 1; }
 }
 
 # stop_daemon NAME: SIGTERM by pid file, wait (bounded), then SIGKILL; fine if not running.
 stop_daemon() {
     local name=$1 pidfile=$DIR/run/$1.pid pid
-    pid_alive "$pidfile" || { rm -f "$pidfile"; return 0; }
+    pid_alive "$pidfile" "$name" || { rm -f "$pidfile"; return 0; }
     pid=$(cat "$pidfile")
     kill "$pid" 2>/dev/null || true
     if ! wait_until 20 "$name (pid $pid) to exit" bash -c "! kill -0 $pid"; then
@@ -202,9 +209,10 @@ stop_daemon() {
 stop() {
     local t0=$SECONDS
     # Cancel this cluster's jobs first so their processes (under slurmstepd) end with them.
-    if pid_alive "$DIR/run/slurmctld.pid" && [[ -n $(timeout 10 squeue -h -o %i 2>/dev/null) ]]; then
+    if pid_alive "$DIR/run/slurmctld.pid" slurmctld && [[ -n $(timeout 10 squeue -h -o %i 2>/dev/null) ]]; then
         timeout -k 2 15 scancel --full --user=root 2>/dev/null || true
-        wait_until 20 "jobs to leave the node" bash -c '[[ -z $(squeue -h -t R,CG -o %i) ]]' || true
+        # shellcheck disable=SC2016  # expanded by the inner bash, on each try
+        wait_until 20 "jobs to leave the node" bash -c '[[ -z $(timeout 10 squeue -h -t R,CG -o %i) ]]' || true
     fi
     stop_daemon slurmd
     stop_daemon slurmctld
@@ -216,7 +224,7 @@ stop() {
 status() {
     local name ok=0
     for name in munged slurmctld slurmd; do
-        if pid_alive "$DIR/run/$name.pid"; then
+        if pid_alive "$DIR/run/$name.pid" "$name"; then
             echo "$name: running (pid $(cat "$DIR/run/$name.pid"))"
         else
             echo "$name: not running"

@@ -138,25 +138,19 @@ def _interrupt(dag: Dag, run: str) -> None:
         _cmd("scancel", job_id)
     else:  # what preemption with requeue does
         _cmd("scontrol", "requeue", job_id)
-        _release_requeued(job_id)
     dag.interrupted[run] = job_id
 
 
-def _release_requeued(job_id: str, timeout: float = 30) -> None:
-    """Slurm holds a requeued job for ~2 min (reason BeginTime); let it start again at once."""
-    deadline = time.monotonic() + timeout
-    seen_pending = False
-    while time.monotonic() < deadline:
-        state, _, reason = _cmd("squeue", "-h", "--states=all", "-j", job_id, "-o", "%T|%r").strip().partition("|")
-        if state == "PENDING":
-            seen_pending = True
-            if reason == "BeginTime":
-                subprocess.run(["scontrol", "update", f"JobId={job_id}", "StartTime=now"], capture_output=True,
-                               timeout=15)
-        elif seen_pending and state == "RUNNING":
-            return
-        time.sleep(0.2)
-    pytest.fail(f"requeued job {job_id} did not run again within {timeout:.0f}s")
+def _release_requeued(job_id: str, seen_pending: set) -> bool:
+    """Slurm holds a requeued job for ~2 min (reason BeginTime): lift the hold. True when done."""
+    state, _, reason = _cmd("squeue", "-h", "--states=all", "-j", job_id, "-o", "%T|%r").strip().partition("|")
+    if state != "PENDING":
+        return job_id in seen_pending  # before: still being requeued; after: running again
+    seen_pending.add(job_id)
+    if reason != "BeginTime":
+        return True
+    subprocess.run(["scontrol", "update", f"JobId={job_id}", "StartTime=now"], capture_output=True, timeout=15)
+    return False
 
 
 @pytest.fixture(scope="module")
@@ -175,15 +169,19 @@ def dag(tmp_path_factory) -> Dag:
         try:
             snakemake = subprocess.Popen(cmd, cwd=work, env=env, stdout=log, stderr=subprocess.STDOUT,
                                          start_new_session=True)
-            # Interrupt each job right after its first checkpoint appears (checkpoints are written
-            # atomically once per epoch; 3 more epochs leave seconds for the signal to land).
-            pending = {CANCELLED, REQUEUED}
-            while pending and time.monotonic() < deadline and snakemake.poll() is None:
+            # Interrupt each job right after its first checkpoint appears (written atomically once
+            # per epoch; 5 more epochs leave seconds for the signal to land). One loop that never
+            # blocks on one run, so that no checkpoint is missed.
+            pending, releasing, seen_pending = {CANCELLED, REQUEUED}, set(), set()
+            while (pending or releasing) and time.monotonic() < deadline and snakemake.poll() is None:
                 for run in sorted(pending):
                     if (dag.results / "checkpoints" / f"{run}.ckpt").exists():
                         _interrupt(dag, run)
                         dag.timings[f"interrupted {run}"] = time.monotonic() - t0
                         pending.discard(run)
+                        if run == REQUEUED:
+                            releasing.add(dag.interrupted[run])
+                releasing = {job for job in releasing if not _release_requeued(job, seen_pending)}
                 time.sleep(0.1)
             # Uninterrupted references, run locally without Slurm while the cluster finishes.
             configs = run_configs()
@@ -201,7 +199,9 @@ def dag(tmp_path_factory) -> Dag:
             _stop(snakemake)
             _stop(references)
             for run in (CANCELLED, REQUEUED, PLAIN):  # never leave jobs behind on the cluster
-                while (job_id := running_job(run)) is not None:
+                for _ in range(20):
+                    if (job_id := running_job(run)) is None:
+                        break
                     subprocess.run(["scancel", job_id], timeout=15)
                     time.sleep(0.5)
     print(f"\nslurm DAG timings (s): { {k: round(v, 1) for k, v in dag.timings.items()} }")
