@@ -14,7 +14,7 @@ def repo() -> Path:
     return REPO
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def paper_results() -> Path:
     if not PAPER_RESULTS.is_dir():
         pytest.skip(f"the paper's released results are not at {PAPER_RESULTS} (set DUALGRAD_PAPER_RESULTS)")

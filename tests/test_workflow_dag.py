@@ -44,3 +44,10 @@ def test_dry_run_schedules_one_training_job_per_distinct_run():
 def test_run_paths_use_exact_decimals(plan):
     lams = {p.split("lam~")[1].split("/")[0] for p in plan.runs if "lam~" in p}
     assert lams >= {"0.35", "0.45", "0.15"} and all(len(v) <= 4 for v in lams)
+
+
+def test_figure_names_in_the_plan_match_the_figure_modules():
+    from dualgrad.figures import FIGURES as drawn
+    from dualgrad.plan import FIGURES as planned
+
+    assert drawn == planned

@@ -189,14 +189,18 @@ def _dispatch(args) -> int:
     _check_algorithm_version(args.algorithm_version)
     cfg = load_run_config(args)
     runtime = _runtime(args)
+    from .gpu_slots import acquire_gpu_slot
+
+    # Before torch initialises CUDA: with DUALGRAD_GPUS=N each process takes its own device.
+    provenance = {"gpu_slot": acquire_gpu_slot()}
     if args.command == "train":
         from .train import train
 
         train(cfg, runtime, args.output, checkpoint=args.checkpoint, init_model=args.init_model,
-              save_model=args.save_model, name=args.name)
+              save_model=args.save_model, name=args.name, extra_provenance=provenance)
     else:
         from .hysteresis import run_sweep
 
         run_sweep(cfg, runtime, args.output, args.start_model, args.require_accepted, checkpoint=args.checkpoint,
-                  name=args.name)
+                  name=args.name, extra_provenance=provenance)
     return 0

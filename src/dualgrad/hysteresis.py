@@ -33,7 +33,7 @@ def rejected_starts(start_results: list[str | os.PathLike]) -> list[dict]:
 
 
 def run_sweep(cfg: RunConfig, runtime: Runtime, output, start_model, require_accepted: list, checkpoint=None,
-              name: str | None = None) -> dict:
+              name: str | None = None, extra_provenance: dict | None = None) -> dict:
     if cfg.lam_schedule is None:
         raise ConfigError("lam_schedule", "a sweep needs a λ schedule")
     rejected = rejected_starts(require_accepted)
@@ -44,7 +44,7 @@ def run_sweep(cfg: RunConfig, runtime: Runtime, output, start_model, require_acc
         return result
     starts = {str(p): io.read_json(p).get("run_id") for p in require_accepted}
     return train(cfg, runtime, output, checkpoint=checkpoint, init_model=start_model, name=name,
-                 extra_provenance={"start_runs": starts, "start_model": str(start_model)})
+                 extra_provenance={"start_runs": starts, "start_model": str(start_model), **(extra_provenance or {})})
 
 
 def skipped_result(cfg: RunConfig, rejected: list[dict]) -> dict:

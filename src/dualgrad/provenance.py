@@ -12,7 +12,7 @@ from pathlib import Path
 
 
 def now() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="milliseconds")
 
 
 def git_commit() -> dict:
@@ -51,10 +51,21 @@ def package_versions() -> dict:
     }
 
 
+def _cpu_name() -> str:
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def device_info(device) -> dict:
     import torch
 
-    info = {"type": device.type, "name": platform.processor() or platform.machine(),
+    info = {"type": device.type, "name": _cpu_name(),
             "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"),
             "torch_threads": torch.get_num_threads()}
     if device.type == "cuda":

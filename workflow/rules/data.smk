@@ -6,6 +6,7 @@
 
 localrules:
     data,
+    prepare_data,
 
 
 rule prepare_data:
