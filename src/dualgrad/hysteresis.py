@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 
-from . import ALGORITHM_VERSION, io
+from . import io
 from .config import RunConfig, Runtime
 from .errors import ConfigError
 from .provenance import host_info, now
@@ -48,20 +48,12 @@ def run_sweep(cfg: RunConfig, runtime: Runtime, output, start_model, require_acc
 
 
 def skipped_result(cfg: RunConfig, rejected: list[dict]) -> dict:
-    from .results import SCHEMA_VERSION
+    from .results import result_header
 
     return {
-        "schema_version": SCHEMA_VERSION,
-        "status": "skipped",
+        **result_header(cfg, "skipped"),
         "skip_reason": "start run(s) missed their acceptance threshold",
         "rejected_starts": rejected,
-        "run_id": cfg.fingerprint()[:16],
-        "algorithm_version": ALGORITHM_VERSION,
-        "arch": cfg.arch,
-        "method": cfg.method,
-        "lambda": cfg.lam,
-        "noise_rate": cfg.eta,
-        "seed": cfg.seed,
         "test_acc": None,
         "test_error": None,
         "trajectory": None,

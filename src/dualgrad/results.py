@@ -40,22 +40,28 @@ def summary_metrics(cfg, history) -> dict:
     }
 
 
+def result_header(cfg, status: str) -> dict:
+    """What every run JSON starts with: status, identity, and the notebooks' run keys."""
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "status": status,
+        "run_id": cfg.fingerprint()[:16],
+        "algorithm_version": ALGORITHM_VERSION,
+        "arch": cfg.arch,
+        "method": cfg.method,
+        "lambda": cfg.lam,
+        "noise_rate": cfg.eta,
+        "seed": cfg.seed,
+    }
+
+
 def build_result(cfg, trainer, labels, data, *, started: str, extra_provenance: dict | None = None) -> dict:
     history = trainer.history
     first_cos = [_finite(v) for v in trainer.stepper.log.first_cos.tolist()]
     first_gmix = [_finite(v) for v in trainer.stepper.log.first_gmix.tolist()]
     n_first = min(cfg.log_steps, trainer.stepper.step)
     result = {
-        "schema_version": SCHEMA_VERSION,
-        "status": history.status,
-        "run_id": cfg.fingerprint()[:16],
-        "algorithm_version": ALGORITHM_VERSION,
-        # notebook fields
-        "arch": cfg.arch,
-        "method": cfg.method,
-        "lambda": cfg.lam,
-        "noise_rate": cfg.eta,
-        "seed": cfg.seed,
+        **result_header(cfg, history.status),
         **summary_metrics(cfg, history),
         "avg_cos_similarity": _mean(first_cos[:n_first]),  # B3: mean over the first log_steps steps
         "avg_gmix_norm": _mean(first_gmix[:n_first]),
