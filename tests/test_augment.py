@@ -43,3 +43,25 @@ def test_normalizer_matches_to_tensor_then_normalize():
     got = Normalizer(mean, std, "cpu")(images)
     assert torch.allclose(got, expected, atol=1e-5)
     assert got.is_contiguous(memory_format=torch.channels_last)
+
+
+def test_crop_flip_takes_each_image_from_the_stored_set():
+    from dualgrad.data import CropFlip
+
+    gen = torch.Generator().manual_seed(0)
+    images = torch.randint(0, 256, (50, 3, 32, 32), dtype=torch.uint8, generator=gen)
+    index = torch.randperm(50, generator=gen)[:24]
+    out = CropFlip(images)(index, torch.Generator().manual_seed(3))
+    assert out.shape == (24, 3, 32, 32) and out.dtype == torch.uint8
+    assert out.is_contiguous(memory_format=torch.channels_last)
+    replay = torch.Generator().manual_seed(3)
+    dy = torch.randint(0, 9, (24,), generator=replay)
+    dx = torch.randint(0, 9, (24,), generator=replay)
+    flip = torch.rand(24, generator=replay) < 0.5
+    for i in range(24):
+        img = images[index[i]]
+        # A crop of the mirror image at dx is the mirror of the crop at 8 - dx.
+        expected = reference_crop_flip(img, int(dy[i]), 8 - int(dx[i]), True) if flip[i] else \
+            reference_crop_flip(img, int(dy[i]), int(dx[i]), False)
+        assert torch.equal(out[i], expected), i
+    assert 0 < int(flip.sum()) < 24

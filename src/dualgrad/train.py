@@ -17,7 +17,7 @@ import torch
 
 from . import io
 from .config import RunConfig, Runtime
-from .data import ImageData, Normalizer, augment_batch, load_dataset
+from .data import CropFlip, ImageData, Normalizer, load_dataset
 from .device import configure_backends, seed_everything, select_device
 from .errors import ConfigError
 from .labels import LabelSet, make_labels
@@ -76,7 +76,7 @@ class Trainer:
         self.forward = forward
         self.generator = torch.Generator(device=device).manual_seed(cfg.seed)
         self.normalize = Normalizer(data.mean, data.std, device, channels_last=cfg.channels_last)
-        self.train_x = data.train_x.to(device)
+        self.train_images = CropFlip(data.train_x.to(device))
         self.test_x = data.test_x.to(device)
         self.test_y = torch.as_tensor(data.test_y, device=device)
         self.y_noisy = torch.as_tensor(labels.noisy, device=device)
@@ -91,16 +91,16 @@ class Trainer:
         return cfg.lam_schedule[epoch // cfg.epochs_per_lam]
 
     def steps_per_epoch(self) -> int:
-        n, b = len(self.train_x), self.cfg.batch_size
+        n, b = len(self.train_images), self.cfg.batch_size
         return n // b if self.cfg.drop_last else math.ceil(n / b)
 
     def train_epoch(self, lam: float) -> None:
         self.model.train()
-        n, b = len(self.train_x), self.cfg.batch_size
+        n, b = len(self.train_images), self.cfg.batch_size
         perm = torch.randperm(n, generator=self.generator, device=self.device)
         for i in range(self.steps_per_epoch()):
             idx = perm[i * b:(i + 1) * b]
-            x = self.normalize(augment_batch(self.train_x[idx], self.generator))
+            x = self.normalize(self.train_images(idx, self.generator))
             y_value = None if self.y_value is None else self.y_value[idx]
             self.stepper(x, self.y_noisy[idx], y_value, lam)
         self.history.images_seen += min(n, self.steps_per_epoch() * b)
@@ -241,7 +241,7 @@ def train(cfg: RunConfig, runtime: Runtime, output: str | os.PathLike, checkpoin
         hist.eval_seconds += t2 - t1
         if cfg.lam_schedule is not None and (epoch + 1) % cfg.epochs_per_lam == 0:
             hist.trajectory.append({"lambda": lam, "error": 1 - acc})
-        epoch_images = min(len(trainer.train_x), trainer.steps_per_epoch() * cfg.batch_size)
+        epoch_images = min(len(trainer.train_images), trainer.steps_per_epoch() * cfg.batch_size)
         progress.update(epoch + 1, hist.train_loss[-1], 1 - acc, epoch_images / max(t1 - t0, 1e-9), t2 - t0)
         if not math.isfinite(hist.train_loss[-1]):
             hist.status = "diverged"
