@@ -6,20 +6,36 @@
 #   tests/cluster/run_cluster_tests.sh [extra pytest args]
 #
 # Environment: DUALGRAD_CLUSTER_TEST_BUDGET (seconds for all of it, default 300), PYTHON
-# (default .venv/bin/python, else python3), DUALGRAD_SLURM_DIR (the harness's folder).
+# (default .venv/bin/python, else python3), DUALGRAD_SLURM_DIR (the harness's folder),
+# DUALGRAD_CLUSTER_TEST_TMP (pytest's --basetemp, emptied at the start and kept afterwards: the
+# workflow's folder with its snakemake.log; default /tmp/dualgrad-cluster-tests).
 set -uo pipefail
 
 cd "$(dirname "$0")/../.." || exit 1
 HARNESS=tests/cluster/slurm_harness.sh
 PYTHON=${PYTHON:-$([[ -x .venv/bin/python ]] && echo .venv/bin/python || echo python3)}
 BUDGET=${DUALGRAD_CLUSTER_TEST_BUDGET:-300}
+BASETEMP=${DUALGRAD_CLUSTER_TEST_TMP:-/tmp/dualgrad-cluster-tests}
 TEARDOWN=40 # seconds kept for stopping Slurm
 t0=$SECONDS
 say() { echo "[cluster-tests] $*" >&2; }
 
+# Processes still working in the tests' folder were started by them: e.g. a Snakemake that
+# outlived a pytest stopped by its timeout. Kill them (by pid) before Slurm goes.
+# shellcheck disable=SC2317  # called by teardown
+kill_leftovers() {
+    local proc
+    for proc in /proc/[0-9]*; do
+        [[ $(readlink "$proc/cwd" 2>/dev/null) == "$BASETEMP"/* ]] || continue
+        say "killing leftover process ${proc#/proc/}: $(tr '\0' ' ' <"$proc/cmdline" 2>/dev/null | cut -c1-150)"
+        kill -9 "${proc#/proc/}" 2>/dev/null || true
+    done
+}
+
 # shellcheck disable=SC2317  # called by the trap
 teardown() {
     local t1=$SECONDS
+    kill_leftovers
     timeout -k 5 $((TEARDOWN - 5)) bash "$HARNESS" stop || say "stopping Slurm failed"
     say "teardown $((SECONDS - t1))s, total $((SECONDS - t0))s"
 }
@@ -32,10 +48,12 @@ if ! timeout -k 5 $((BUDGET / 3)) bash "$HARNESS" start; then
 fi
 say "Slurm up after $((SECONDS - t0))s"
 
-# pytest gets what is left; the workflow inside it 25 s less, for the fixture's own clean-up.
+# pytest gets what is left; the workflow inside it 35 s less, for the fixture's own clean-up
+# (stopping Snakemake, which scancels its jobs, then the tests).
 left=$((BUDGET - (SECONDS - t0) - TEARDOWN))
-DUALGRAD_SLURM=1 DUALGRAD_SLURM_DAG_TIMEOUT=$((left - 25)) \
-    timeout -k 10 $((left - 10)) "$PYTHON" -m pytest tests/cluster -m cluster -p no:cacheprovider -rA "$@"
+DUALGRAD_SLURM=1 DUALGRAD_SLURM_DAG_TIMEOUT=$((left - 35)) \
+    timeout -k 10 $((left - 10)) "$PYTHON" -m pytest tests/cluster -m cluster -p no:cacheprovider -rA \
+    --basetemp "$BASETEMP" "$@"
 status=$?
 if ((status == 124 || status == 137)); then
     say "pytest ran past its $((left - 10))s and was stopped"

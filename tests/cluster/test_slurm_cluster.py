@@ -1,14 +1,16 @@
-"""profiles/slurm on a real Slurm: GPU jobs through sbatch, and runs that survive interruption.
+"""profiles/slurm on a real Slurm: the smoke DAG's GPU jobs through sbatch, and runs that survive
+interruption.
 
 Needs a running Slurm (tests/cluster/slurm_harness.sh start) and DUALGRAD_SLURM=1; the driver
-tests/cluster/run_cluster_tests.sh does both. One module fixture runs a stand-in workflow
-(tests/cluster/mini/Snakefile: the real `train` rule shape on tiny offline data) through a copy
-of profiles/slurm with the test-only changes of profile-overrides.yaml, and meanwhile:
+tests/cluster/run_cluster_tests.sh does both. One module fixture runs the repository's Snakefile
+at smoke scale (config.yaml + config/smoke.yaml + the test overlay cluster.yaml) in a temporary
+folder, through a copy of profiles/slurm with the test-only changes of profile-overrides.yaml, and
+meanwhile:
 
-- `scancel`s one training job after its first checkpoint: Snakemake sees CANCELLED, and its
+- `scancel`s the job of B2's run after its first checkpoint: Snakemake sees CANCELLED, and its
   `retries` resubmit the job, which resumes from the checkpoint;
-- `scontrol requeue`s another (what preemption with requeue does): Slurm restarts the same job
-  id, which resumes from its checkpoint.
+- `scontrol requeue`s the job of C's Misaligned run (what preemption with requeue does): Slurm
+  restarts the same job id, which resumes from its checkpoint.
 
 Both results must equal uninterrupted runs of the same configs made locally without Slurm.
 """
@@ -27,6 +29,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from dualgrad.plan import FIGURES, build_plan
 
 from conftest import validate_run
 
@@ -34,7 +37,9 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 BIN = Path(sys.executable).parent
 DAG_TIMEOUT = float(os.environ.get("DUALGRAD_SLURM_DAG_TIMEOUT", "240"))  # the whole workflow, hard
-CANCELLED, REQUEUED, PLAIN = "SimpleCNN_cancelled", "SimpleCNN_requeued", "SimpleCNN_plain"
+CONFIG_FILES = [REPO / "config.yaml", REPO / "config" / "smoke.yaml", HERE / "cluster.yaml"]
+GPU_RULES = {"train": "train", "start": "hysteresis_start", "sweep": "hysteresis_sweep"}  # plan kind -> rule
+MINUTES = {"ResNet18": 35, "VGG11_BN_MLP": 30, "SimpleCNN": 20}  # profiles/slurm's runtime, attempt 1
 
 
 def _slurm_ready() -> str | None:
@@ -55,6 +60,7 @@ pytestmark = [pytest.mark.cluster, pytest.mark.slow, pytest.mark.skipif(_WHY_NOT
 
 
 def _merge(base: dict, changes: dict) -> dict:
+    """Deep merge, as Snakemake merges --configfile files and as profile-overrides.yaml is meant."""
     for key, value in changes.items():
         if isinstance(value, dict) and isinstance(base.get(key), dict):
             _merge(base[key], value)
@@ -66,31 +72,68 @@ def _merge(base: dict, changes: dict) -> dict:
 def render_profile(folder: Path) -> Path:
     """profiles/slurm/config.yaml with the test-only changes merged in, as a profile folder."""
     profile = yaml.safe_load((REPO / "profiles" / "slurm" / "config.yaml").read_text())
+    profile = json.loads(json.dumps(profile))  # YAML aliases (set-resources' *gpu_job) become copies
     _merge(profile, yaml.safe_load((HERE / "profile-overrides.yaml").read_text()))
     folder.mkdir(parents=True)
     (folder / "config.yaml").write_text(yaml.safe_dump(profile, sort_keys=False))
     return folder
 
 
-def run_configs() -> dict:
-    """The stand-in workflow's RUNS, read the way Snakemake sees them (config is empty)."""
-    namespace = {"config": {}, "__builtins__": __builtins__}
-    source = (HERE / "mini" / "Snakefile").read_text().split("localrules:")[0]  # the plain-Python head
-    exec(compile(source, "mini/Snakefile", "exec"), namespace)
-    return namespace["RUNS"]
+def workflow_config() -> dict:
+    config: dict = {}
+    for path in CONFIG_FILES:
+        _merge(config, yaml.safe_load(path.read_text()))
+    return config
+
+
+CONFIG = workflow_config()
+RESULTS = CONFIG["results_dir"]  # relative to the work folder
+
+
+PLAN = build_plan(CONFIG)  # every run, with its path and config, as the workflow has them
+CANCELLED = PLAN.experiments["B2"].run_paths[0]  # B2 has one run (cluster.yaml makes it longer)
+REQUEUED = next(row["run"] for row in PLAN.experiments["C"].rows if row["condition"] == "Misaligned")
+INTERRUPTED = (CANCELLED, REQUEUED)
+# Jobs moved to the top of Slurm's queue (see _run_first): the hysteresis starts (their sweeps
+# wait for them), the interrupted runs (the cancelled one has a retry to come), the sweeps.
+FIRST = (*PLAN.paths("start"), *INTERRUPTED, *PLAN.paths("sweep"))
+
+
+def rule_of(path: str) -> str:
+    return GPU_RULES[PLAN.runs[path].kind]
+
+
+def comment_of(path: str) -> str:
+    """The plugin's sbatch --comment for a run: rule_<rule>_wildcards_<wildcards joined by _, / -> _>."""
+    kind = PLAN.runs[path].kind
+    if kind == "train":
+        wildcards = [path.removeprefix("runs/")]
+    else:  # hysteresis/<run>/start~<start> or .../sweep~<sweep>
+        run, _, last = path.removeprefix("hysteresis/").rpartition("/")
+        wildcards = [run, last.partition("~")[2]]
+    return f"rule_{rule_of(path)}_wildcards_" + "_".join(wildcards).replace("/", "_")
+
+
+COMMENTS = {comment_of(path): path for path in PLAN.runs}
 
 
 def _cmd(*args: str, timeout: float = 15) -> str:
     return subprocess.run(args, check=True, capture_output=True, text=True, timeout=timeout).stdout
 
 
-def running_job(run: str) -> str | None:
-    """Slurm id of the running job of rule train for ``run`` (the plugin's --comment names it)."""
-    for line in _cmd("squeue", "-h", "-t", "RUNNING", "-o", "%i|%k").splitlines():
-        job_id, _, comment = line.partition("|")
-        if comment.strip() == f"rule_train_wildcards_{run}":
-            return job_id.strip()
-    return None
+def dag_jobs(states: str = "RUNNING") -> dict[str, tuple[str, str]]:
+    """Slurm job id -> (run path, state) of this DAG's jobs in ``states`` (the plugin's --comment
+    names the run)."""
+    jobs = {}
+    for line in _cmd("squeue", "-h", "-t", states, "-o", "%i|%k|%T").splitlines():
+        job_id, comment, state = line.split("|")
+        if comment in COMMENTS:
+            jobs[job_id] = (COMMENTS[comment], state)
+    return jobs
+
+
+def running_job(path: str) -> str | None:
+    return next((job for job, (run, _) in dag_jobs().items() if run == path), None)
 
 
 def job_info(job_id: str) -> str:
@@ -98,47 +141,70 @@ def job_info(job_id: str) -> str:
 
 
 class Dag:
-    """Everything one run of the stand-in workflow left behind, for the tests to inspect."""
+    """Everything one run of the workflow left behind, for the tests to inspect."""
 
     def __init__(self, work: Path):
         self.work = work
-        self.results = work / "results"
+        self.results = work / RESULTS
         self.returncode: int | None = None
-        self.interrupted: dict[str, str] = {}  # run -> Slurm job id interrupted
+        self.interrupted: dict[str, str] = {}  # run path -> Slurm job id interrupted
         self.timings: dict[str, float] = {}
+        self.leftovers: list[str] = []  # processes of this DAG still alive after it ended
 
     @property
     def log(self) -> str:
         return (self.work / "snakemake.log").read_text(errors="replace")
 
-    def result(self, run: str) -> dict:
-        return json.loads((self.results / "runs" / f"{run}.json").read_text())
+    def result(self, path: str) -> dict:
+        return json.loads((self.results / f"{path}.json").read_text())
 
-    def reference(self, run: str) -> dict:
-        return json.loads((self.work / "reference" / f"{run}.json").read_text())
+    def reference(self, path: str) -> dict:
+        return json.loads((self.work / "reference" / f"{INTERRUPTED.index(path)}.json").read_text())
+
+    def checkpoint(self, path: str) -> Path:
+        return self.results / "checkpoints" / f"{path}.ckpt"
 
 
 def _stop(proc: subprocess.Popen | None) -> None:
-    """End a process group we started: SIGTERM, bounded wait, then SIGKILL."""
+    """End a process group we started: SIGINT (Snakemake then scancels its jobs and exits; SIGTERM
+    would make it wait for its running jobs to finish), bounded wait, then SIGKILL."""
     if proc is None or proc.poll() is not None:
         return
-    os.killpg(proc.pid, signal.SIGTERM)
+    os.killpg(proc.pid, signal.SIGINT)
     try:
-        proc.wait(timeout=20)
+        proc.wait(timeout=10)
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=10)
+        proc.wait(timeout=5)
 
 
-def _interrupt(dag: Dag, run: str) -> None:
-    job_id = running_job(run)
+def _kill_leftovers(work: Path) -> list[str]:
+    """SIGKILL processes still working in ``work`` (e.g. a cancelled job's jobstep snakemake that
+    outlived its job). Each was started by this test's DAG: its working folder is the DAG's."""
+    killed = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit() or int(proc.name) == os.getpid():
+            continue
+        try:
+            if not f"{os.readlink(proc / 'cwd')}/".startswith(f"{work}/"):
+                continue
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")[:200]
+            os.kill(int(proc.name), signal.SIGKILL)
+            killed.append(f"{proc.name}: {cmdline}")
+        except (OSError, ValueError):
+            continue
+    return killed
+
+
+def _interrupt(dag: Dag, path: str) -> None:
+    job_id = running_job(path)
     if job_id is None:
-        pytest.fail(f"the checkpoint of {run} exists but no running Slurm job has its comment")
-    if run == CANCELLED:
+        pytest.fail(f"the checkpoint of {path} exists but no running Slurm job has its comment")
+    if path == CANCELLED:
         _cmd("scancel", job_id)
     else:  # what preemption with requeue does
         _cmd("scontrol", "requeue", job_id)
-    dag.interrupted[run] = job_id
+    dag.interrupted[path] = job_id
 
 
 def _release_requeued(job_id: str, seen_pending: set) -> bool:
@@ -153,15 +219,40 @@ def _release_requeued(job_id: str, seen_pending: set) -> bool:
     return False
 
 
+def _run_first(topped: set) -> None:
+    """Move this DAG's pending jobs of FIRST to the top of Slurm's queue (scontrol top). Snakemake
+    submits all ready jobs at once in no useful order, and Slurm starts them first come, first
+    served on the two GPUs: a hysteresis start or the cancelled run submitted last would put its
+    sweep or retry, and then its experiment's tables and figures, after everything else.
+    ``topped``: job ids moved already (a requeued job that runs again may be moved again)."""
+    jobs = {job: path for job, (path, state) in dag_jobs("PENDING").items() if path in FIRST}
+    todo = sorted((job for job in jobs if job not in topped), key=lambda job: FIRST.index(jobs[job]))
+    if todo:
+        subprocess.run(["scontrol", "top", ",".join(todo)], capture_output=True, timeout=15)
+        topped.update(todo)
+    topped.intersection_update(jobs)
+
+
+def _reference_script() -> str:
+    """Uninterrupted runs of the interrupted runs' configs (as the workflow passes them), one after
+    the other, locally without Slurm."""
+    return "; ".join(
+        f"python -m dualgrad train --config-json '{json.dumps(PLAN.runs[path].config.to_dict(), sort_keys=True)}' "
+        f"--threads 1 --quiet --output reference/{i}.json --checkpoint reference/{i}.ckpt"
+        for i, path in enumerate(INTERRUPTED))
+
+
 @pytest.fixture(scope="module")
 def dag(tmp_path_factory) -> Dag:
     work = tmp_path_factory.mktemp("slurm-dag")
     dag = Dag(work)
     profile = render_profile(work / "profile")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLURM_", "DUALGRAD_GPU"))}
-    env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"  # jobs run `python -m dualgrad`
-    cmd = [str(BIN / "snakemake"), "--snakefile", str(HERE / "mini" / "Snakefile"), "--directory", str(work),
-           "--workflow-profile", str(profile), "--verbose"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLURM_", "DUALGRAD_"))}
+    env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
+    cmd = [str(BIN / "snakemake"), "--snakefile", str(REPO / "Snakefile"), "--directory", str(work),
+           "--workflow-profile", str(profile), "--configfile", *map(str, CONFIG_FILES), "--verbose"]
+    # the references: the data folder and device the workflow gives its jobs (common.smk)
+    ref_env = dict(env, DUALGRAD_DATA_ROOT=CONFIG["data_root"], DUALGRAD_DEVICE=CONFIG["device"])
     t0 = time.monotonic()
     deadline = t0 + DAG_TIMEOUT
     snakemake = references = None
@@ -170,27 +261,30 @@ def dag(tmp_path_factory) -> Dag:
             snakemake = subprocess.Popen(cmd, cwd=work, env=env, stdout=log, stderr=subprocess.STDOUT,
                                          start_new_session=True)
             # Interrupt each job right after its first checkpoint appears (written atomically once
-            # per epoch; 5 more epochs leave seconds for the signal to land). One loop that never
-            # blocks on one run, so that no checkpoint is missed.
-            pending, releasing, seen_pending = {CANCELLED, REQUEUED}, set(), set()
-            while (pending or releasing) and time.monotonic() < deadline and snakemake.poll() is None:
-                for run in sorted(pending):
-                    if (dag.results / "checkpoints" / f"{run}.ckpt").exists():
-                        _interrupt(dag, run)
-                        dag.timings[f"interrupted {run}"] = time.monotonic() - t0
-                        pending.discard(run)
-                        if run == REQUEUED:
-                            releasing.add(dag.interrupted[run])
+            # per epoch; 7 more epochs leave seconds for the signal to land), and keep Slurm's queue
+            # in a useful order. One loop that never blocks on one run, so that no checkpoint is
+            # missed.
+            pending, releasing, seen_pending, topped, next_top = set(INTERRUPTED), set(), set(), set(), 0.0
+            while snakemake.poll() is None and time.monotonic() < deadline:
+                for path in sorted(pending):
+                    if dag.checkpoint(path).exists():
+                        _interrupt(dag, path)
+                        dag.timings[f"interrupted {PLAN.runs[path].config.value_source}"] = time.monotonic() - t0
+                        pending.discard(path)
+                        if path == REQUEUED:
+                            releasing.add(dag.interrupted[path])
                 releasing = {job for job in releasing if not _release_requeued(job, seen_pending)}
+                if time.monotonic() >= next_top:
+                    _run_first(topped)
+                    next_top = time.monotonic() + 0.5
+                if references is None and not pending:
+                    # uninterrupted references, run locally without Slurm while the cluster works
+                    references = subprocess.Popen(["bash", "-c", _reference_script()], cwd=work, env=ref_env,
+                                                  start_new_session=True)
                 time.sleep(0.1)
-            # Uninterrupted references, run locally without Slurm while the cluster finishes.
-            configs = run_configs()
-            script = "; ".join(
-                f"python -m dualgrad train --config-json '{json.dumps(configs[run])}' --threads 1 --quiet "
-                f"--output reference/{run}.json --checkpoint reference/{run}.ckpt" for run in (CANCELLED, REQUEUED))
-            references = subprocess.Popen(["bash", "-c", script], cwd=work, env=env, start_new_session=True)
             for proc in (snakemake, references):
-                proc.wait(timeout=max(deadline - time.monotonic(), 1))
+                if proc is not None:
+                    proc.wait(timeout=max(deadline - time.monotonic(), 1))
             dag.returncode = snakemake.returncode
         except subprocess.TimeoutExpired:
             pass  # the tests report the unfinished workflow with its log
@@ -198,68 +292,104 @@ def dag(tmp_path_factory) -> Dag:
             dag.timings["workflow"] = time.monotonic() - t0
             _stop(snakemake)
             _stop(references)
-            for run in (CANCELLED, REQUEUED, PLAIN):  # never leave jobs behind on the cluster
-                for _ in range(20):
-                    if (job_id := running_job(run)) is None:
-                        break
-                    subprocess.run(["scancel", job_id], timeout=15)
-                    time.sleep(0.5)
+            for _ in range(10):  # never leave this DAG's jobs behind on the cluster
+                if not (jobs := dag_jobs("PENDING,RUNNING,REQUEUED,SUSPENDED")):
+                    break
+                subprocess.run(["scancel", *jobs], timeout=15)
+                time.sleep(0.5)
+            dag.leftovers = _kill_leftovers(work)
     print(f"\nslurm DAG timings (s): { {k: round(v, 1) for k, v in dag.timings.items()} }")
+    print(f"sbatch calls: {dag.log.count('sbatch call:')}")
+    for line in dag.leftovers:
+        print(f"killed a leftover process: {line}")
     return dag
 
 
 def test_workflow_completes_within_its_time_limit(dag):
     assert dag.returncode == 0, f"snakemake exit {dag.returncode} after {dag.timings['workflow']:.0f}s " \
                                 f"(limit {DAG_TIMEOUT:.0f}s); log tail:\n{dag.log[-6000:]}"
-    summary = json.loads((dag.results / "summary.json").read_text())
-    assert set(summary) == {CANCELLED, REQUEUED, PLAIN}
-    for run in summary:
-        result = dag.result(run)
+
+
+def test_all_outputs_are_valid(dag):
+    assert dag.returncode == 0
+    for path, run in PLAN.runs.items():
+        result = dag.result(path)
         validate_run(result)
-        assert result["status"] == "ok" and 0 <= result["test_acc"] <= 1
-        assert not (dag.results / "checkpoints" / f"{run}.ckpt").exists(), "a finished run keeps no checkpoint"
+        assert result["config"] == run.config.to_dict(), path
+        assert result["status"] == "ok" and 0 <= result["test_acc"] <= 1, path
+        assert not dag.checkpoint(path).exists(), "a finished run keeps no checkpoint"
+    for name, experiment in PLAN.experiments.items():
+        folder = dag.results / name
+        summary = (folder / "summary.csv").read_text().splitlines()
+        assert len(summary) >= 2, f"{name}: summary.csv has no rows"
+        assert isinstance(json.loads((folder / "analysis.json").read_text()), dict)
+        for figure in FIGURES[experiment.analysis]:
+            assert (folder / "figures" / f"{figure}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", (name, figure)
+            assert (folder / "figures" / f"{figure}.pdf").read_bytes()[:5] == b"%PDF-", (name, figure)
+
+
+def _sbatch_calls(dag: Dag) -> dict[str, list[str]]:
+    """Run path -> its sbatch command lines, in order."""
+    calls: dict[str, list[str]] = {}
+    for line in dag.log.splitlines():
+        if "sbatch call:" in line:
+            comment = re.search(r"--comment '?(rule_\w+_wildcards_[^' ]+)'?", line).group(1)
+            assert comment in COMMENTS, f"a job that is no training run went through sbatch: {line}"
+            calls.setdefault(COMMENTS[comment], []).append(line)
+    return calls
 
 
 def test_training_jobs_went_through_sbatch_with_one_gpu(dag):
     assert dag.returncode == 0
-    sbatch_calls = [line for line in dag.log.splitlines() if "sbatch call:" in line]
-    assert len(sbatch_calls) == 4, "3 training jobs + 1 retry of the cancelled one, nothing else"
-    minutes = {}
-    for call in sbatch_calls:
-        assert "--gpus=1" in call and "-p debug" in call and "--requeue" in call, call
-        run = re.search(r"--comment rule_train_wildcards_(\S+)", call).group(1)
-        minutes.setdefault(run, []).append(int(re.search(r" -t (\d+) ", call).group(1)))
-    # the profile's runtime: SimpleCNN's 20 minutes, times the attempt
-    assert minutes == {CANCELLED: [20, 40], REQUEUED: [20], PLAIN: [20]}
-    assert "localrule aggregate" in dag.log
-    for run in (CANCELLED, REQUEUED, PLAIN):
-        prov = dag.result(run)["provenance"]
+    calls = _sbatch_calls(dag)
+    assert set(calls) == set(PLAN.runs), "every training run is one Slurm job"
+    for path, lines in calls.items():
+        attempts = 2 if path == CANCELLED else 1  # + the retry of the cancelled job
+        assert len(lines) == attempts, (path, lines)
+        minutes = MINUTES[PLAN.runs[path].config.arch]
+        for attempt, line in enumerate(lines, start=1):
+            assert "--gpus=1" in line and "-p debug" in line and "--requeue" in line, line
+            assert "--cpus-per-task=1" in line, line
+            # the profile's runtime by architecture, times the attempt
+            assert re.search(rf" -t {minutes * attempt} ", line), line
+    # tables, analyses and figures ran locally (localrules), not through sbatch
+    for rule in ("run_table", "tables", "analyze", *(f"figures_{name}" for name in PLAN.experiments)):
+        assert f"localrule {rule}:" in dag.log, rule
+
+
+def test_each_run_ran_in_its_slurm_job_on_one_gpu(dag):
+    assert dag.returncode == 0
+    for path in PLAN.runs:
+        prov = dag.result(path)["provenance"]
         job_id = prov["slurm"]["SLURM_JOB_ID"]
         assert prov["device"]["cuda_visible_devices"] in {"0", "1"}, "Slurm's --gpus sets CUDA_VISIBLE_DEVICES"
         info = job_info(job_id)  # finished jobs stay visible for MinJobAge (300 s)
-        assert "TresPerJob=gres:gpu:1" in info and f"TimeLimit=00:{minutes[run][-1]}:00" in info, info
+        assert "TresPerJob=gres:gpu:1" in info and f"Comment={comment_of(path)}" in info, info
         # the plugin keeps the logs of successful jobs (slurm-keep-successful-logs)
-        assert (dag.work / ".snakemake" / "slurm_logs" / "rule_train" / run / f"{job_id}.log").is_file()
+        wildcards = comment_of(path).partition("_wildcards_")[2]
+        slurm_log = dag.work / ".snakemake" / "slurm_logs" / f"rule_{rule_of(path)}" / wildcards / f"{job_id}.log"
+        assert slurm_log.is_file(), slurm_log
 
 
-def _assert_resumed(dag: Dag, run: str, same_job: bool) -> dict:
+def _assert_resumed(dag: Dag, path: str, same_job: bool) -> dict:
     assert dag.returncode == 0
-    assert run in dag.interrupted, f"{run} was never interrupted"
-    result = dag.result(run)
+    assert path in dag.interrupted, f"{path} was never interrupted"
+    result = dag.result(path)
     segments = result["provenance"]["segments"]
     assert [s["start_epoch"] for s in segments][:1] == [0] and len(segments) == 2, segments
     resumed_at = segments[1]["start_epoch"]
     assert 1 <= resumed_at < result["config"]["epochs"], "resumed from a checkpoint, not from scratch"
-    assert segments[0]["slurm_job_id"] == dag.interrupted[run]
-    assert (segments[1]["slurm_job_id"] == dag.interrupted[run]) is same_job
-    job_log = (dag.results / "logs" / f"{run}.log").read_text()
-    assert f"resuming from checkpoint results/checkpoints/{run}.ckpt after epoch {resumed_at}" in job_log
+    assert segments[0]["slurm_job_id"] == dag.interrupted[path]
+    assert (segments[1]["slurm_job_id"] == dag.interrupted[path]) is same_job
+    job_log = (dag.results / "logs" / f"{path}.log").read_text()
+    assert f"resuming from checkpoint {RESULTS}/checkpoints/{path}.ckpt after epoch {resumed_at}" in job_log
     return result
 
 
-def _assert_equals_reference(dag: Dag, run: str) -> None:
-    got, want = dag.result(run), dag.reference(run)
+def _assert_equals_reference(dag: Dag, path: str) -> None:
+    got, want = dag.result(path), dag.reference(path)
     assert got["run_id"] == want["run_id"]
+    assert len(want["provenance"]["segments"]) == 1, "the reference ran without interruption"
     for key in ("test_acc", "test_error", "best_acc", "convergence_epoch", "avg_cos_struct_value"):
         assert got[key] == want[key], key
     assert got["dynamics"] == want["dynamics"]
@@ -279,7 +409,13 @@ def test_requeued_job_restarts_in_place_and_resumes_from_its_checkpoint(dag):
     _assert_equals_reference(dag, REQUEUED)
 
 
-def test_uninterrupted_job_ran_once(dag):
+def test_other_runs_ran_once(dag):
     assert dag.returncode == 0
-    segments = dag.result(PLAIN)["provenance"]["segments"]
-    assert len(segments) == 1 and segments[0]["start_epoch"] == 0
+    for path in set(PLAN.runs) - set(INTERRUPTED):
+        segments = dag.result(path)["provenance"]["segments"]
+        assert len(segments) == 1 and segments[0]["start_epoch"] == 0, (path, segments)
+
+
+def test_no_process_outlived_the_dag(dag):
+    assert not dag.leftovers, "processes of the DAG were still running after it ended (killed now):\n" + \
+        "\n".join(dag.leftovers)
