@@ -35,7 +35,7 @@ def hysteresis(summary, analysis_json, params, **_):
     ax.set_ylabel(style.ERROR)
     ax.set_ylim(0, 1)
     ax.set_xticks(sorted_floats(summary["lambda"])[::2])
-    style.legend(ax, loc="center left", bbox_to_anchor=(0.0, 0.55), fontsize=6)
+    style.legend(ax, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=3, fontsize=6)  # below: never on the data
     return fig
 
 
