@@ -24,12 +24,13 @@ from typing import Callable
 import torch
 
 from dualgrad.config import RunConfig, Runtime
-from dualgrad.data import ImageData, Normalizer, augment_batch, load_dataset
+from dualgrad.data import CropFlip, ImageData, Normalizer, load_dataset
 from dualgrad.data.datasets import SYNTHETIC_SIZES
 from dualgrad.device import configure_backends, select_device
 from dualgrad.labels import make_labels
 from dualgrad.models import build_model, count_parameters
 from dualgrad.noise import symmetric_noise
+from dualgrad.optim import SGD
 from dualgrad.provenance import device_info, git_commit, now, package_versions
 from dualgrad.step import Stepper
 from dualgrad.train import Trainer
@@ -145,12 +146,13 @@ def step_batches(data: ImageData, batch_size: int, device: torch.device) -> list
     """Augmented, normalised batches in both layouts with their noisy and clean labels."""
     gen = torch.Generator(device=device).manual_seed(SEED)
     normalize = Normalizer(data.mean, data.std, device, channels_last=True)
+    images = CropFlip(data.train_x[:STEP_BATCHES * batch_size].to(device))
     noisy = torch.as_tensor(symmetric_noise(data.train_y, ETA, SEED + 1000, data.num_classes), device=device)
     clean = torch.as_tensor(data.train_y, device=device)
     batches = []
     for i in range(STEP_BATCHES):
         rows = slice(i * batch_size, (i + 1) * batch_size)
-        x = normalize(augment_batch(data.train_x[rows].to(device), gen))
+        x = normalize(images(torch.arange(rows.start, rows.stop, device=device), gen))
         batches.append((x, x.contiguous(), noisy[rows], clean[rows]))
     return batches
 
@@ -161,8 +163,8 @@ def fresh_model(arch: str, width: float, num_classes: int, device: torch.device,
 
 
 def engine_stepper(model: torch.nn.Module, method: str) -> Stepper:
-    """A Stepper with the optimiser Trainer builds."""
-    optimizer = torch.optim.SGD(model.parameters(), lr=LR, momentum=0.9, weight_decay=5e-4, foreach=True)
+    """A Stepper with the optimiser Trainer builds (dualgrad.optim.SGD, fused kernel)."""
+    optimizer = SGD(model.parameters(), lr=LR, momentum=0.9, weight_decay=5e-4)
     return Stepper(model, optimizer, method, K=K, log_steps=RunConfig.log_steps)
 
 
@@ -233,31 +235,31 @@ def bench_arch(arch: str, batches: list[tuple], args, num_classes: int) -> dict:
 
 
 # ------------------------------------------------------------- 2. data path
-def engine_data_epoch(train_x, labels, gen, normalize, batch_size: int) -> None:
+def engine_data_epoch(train_images: CropFlip, labels, gen, normalize, batch_size: int) -> None:
     """Trainer.train_epoch without the model: shuffled index batches, on-device augmentation."""
-    n = len(train_x)
-    perm = torch.randperm(n, generator=gen, device=train_x.device)
+    n = len(train_images)
+    perm = torch.randperm(n, generator=gen, device=labels.device)
     for i in range(n // batch_size):
         idx = perm[i * batch_size:(i + 1) * batch_size]
-        normalize(augment_batch(train_x[idx], gen))
+        normalize(train_images(idx, gen))
         labels[idx]  # the label gather each training step does
 
 
 def bench_data(data: ImageData, args) -> dict:
     device, b = args.device, args.epoch_batch_size
     sub = data.subset(args.data_images, None)
-    train_x = sub.train_x.to(device)
+    train_images = CropFlip(sub.train_x.to(device))
     labels = torch.as_tensor(sub.train_y, device=device)
     gen = torch.Generator(device=device).manual_seed(SEED)
     normalize = Normalizer(sub.mean, sub.std, device, channels_last=True)
     loader = notebook_train_loader(sub.train_x, sub.train_y, sub.mean, sub.std, b, args.num_workers, device)
-    runs = {"engine": lambda: engine_data_epoch(train_x, labels, gen, normalize, b),
+    runs = {"engine": lambda: engine_data_epoch(train_images, labels, gen, normalize, b),
             "pil": lambda: loader_epoch(loader, device)}
     interleaved(runs, 1, device)  # warm-up: starts the persistent workers
     seconds = interleaved(runs, args.epoch_reps, device)
-    images = (len(train_x) // b) * b
+    images = (len(train_images) // b) * b
     return {
-        "engine": {"label": "augment_batch + Normalizer on device", **summarize(seconds["engine"], images)},
+        "engine": {"label": "CropFlip + Normalizer on device", **summarize(seconds["engine"], images)},
         "pil": {"label": f"PIL DataLoader, {args.num_workers} workers", **summarize(seconds["pil"], images)},
         "ratio": ratio(seconds["engine"], seconds["pil"]),
     }

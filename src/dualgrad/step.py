@@ -130,23 +130,31 @@ class Stepper:
             out = self.forward(x)
         loss_s = cross_entropy(out, y_noisy)
         loss = loss_s if y_value is None else (1 - lam) * loss_s + lam * cross_entropy(out, y_value)
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        self._backward_into_grads(loss)
         self.optimizer.step()
         self.log.loss_sum += loss_s.detach()
         self.log.steps += 1
+
+    def _backward_into_grads(self, loss: torch.Tensor) -> list[torch.Tensor]:
+        """``loss.backward()`` into the parameters' ``.grad``, kept from step to step and zeroed in
+        place: fresh multi-megabyte gradient tensors every step cost page faults on the CPU."""
+        grads = [p.grad for p in self.params]
+        if grads[0] is not None:
+            torch._foreach_zero_(grads)
+        loss.backward()
+        return [p.grad for p in self.params]
 
     def _dual(self, x, y_noisy, y_value, lam) -> None:
         refresh = self.cache is None or self.step % self.K == 0
         with self._autocast():
             out = self.forward(x)
         loss_s = cross_entropy(out, y_noisy)
-        if refresh and not self.faithful:
+        if refresh and not self.faithful:  # both gradients from one graph: value first, kept alive
             loss_v = cross_entropy(out, y_value)
-            g_s = list(torch.autograd.grad(loss_s, self.params, retain_graph=True))
-            self._store_value_gradient(torch.autograd.grad(loss_v, self.params))
+            self._store_value_gradient(torch.autograd.grad(loss_v, self.params, retain_graph=True))
+            g_s = self._backward_into_grads(loss_s)
         else:
-            g_s = list(torch.autograd.grad(loss_s, self.params))
+            g_s = self._backward_into_grads(loss_s)
             if refresh:  # the notebooks' second forward on the same batch
                 with self._autocast():
                     out_v = self.forward(x)
@@ -159,15 +167,13 @@ class Stepper:
         if a == 0.0 or b == 0.0:  # the norm identity below is undefined: dot product instead
             cos = global_dot(g_s, g_v) * inv_s
         torch._foreach_mul_(g_s, a * inv_s)
-        torch._foreach_add_(g_s, g_v, alpha=b)  # g_s now holds g_mix
+        torch._foreach_add_(g_s, g_v, alpha=b)  # the parameters' .grad now hold g_mix
         mix_norm = global_norm(g_s)
         if a != 0.0 and b != 0.0:
             cos = (mix_norm.square() - (a * norm_s * inv_s).square() - (b * self.cache_norm).square()) / (2 * a * b)
         if self.renorm:
             torch._foreach_div_(g_s, mix_norm + EPS)
             mix_norm = mix_norm / (mix_norm + EPS)  # the notebooks log ||g_mix|| after renormalising
-        for p, g in zip(self.params, g_s):
-            p.grad = g
         self.optimizer.step()
         self._record(loss_s.detach(), cos.detach(), mix_norm.detach())
 

@@ -1,6 +1,6 @@
 """Datasets as uint8 tensors, plus the on-device augmentation that feeds training."""
 
-from .augment import CropFlip, Normalizer, augment_batch
+from .augment import CropFlip, Normalizer
 from .datasets import ImageData, dataset_location, load_dataset, prepare_dataset
 
-__all__ = ["CropFlip", "ImageData", "Normalizer", "augment_batch", "dataset_location", "load_dataset", "prepare_dataset"]
+__all__ = ["CropFlip", "ImageData", "Normalizer", "dataset_location", "load_dataset", "prepare_dataset"]
