@@ -12,21 +12,12 @@ import time
 import pytest
 import yaml
 
-from workflow_helpers import SNAKEMAKE, copy_workflow
+from workflow_helpers import SNAKEMAKE, copy_workflow, p_only_overlay
 
 pytestmark = pytest.mark.slow
 
-OVERLAY = {
-    "results_dir": "results/gpus",
-    "device": "cpu",
-    "gpus_per_job": 1,
-    "threads": 1,
-    "defaults": {"dataset": "synthetic", "n_train": 512, "n_test": 64, "arch": "SimpleCNN", "width": 0.125,
-                 "batch_size": 64, "epochs": 3, "milestones": [], "eval_every": 1, "log_steps": 4},
-    "experiments": {name: {"enabled": False} for name in ("K", "B2", "B3", "A", "C", "N", "V3")},
-}
-OVERLAY["experiments"]["P"] = {"grid": {"arch": ["SimpleCNN"], "lam": [0.1, 0.3, 0.5, 0.7], "eta": [0.4],
-                                        "seed": [0, 1]}}
+OVERLAY = p_only_overlay("results/gpus", {"arch": ["SimpleCNN"], "lam": [0.1, 0.3, 0.5, 0.7], "eta": [0.4],
+                                          "seed": [0, 1]}, gpus_per_job=1, n_train=512, epochs=3)
 
 
 def instant(text):

@@ -42,6 +42,7 @@ def test_schedule_matches_multisteplr_and_state_round_trips():
     for epoch in range(100):
         assert ours.lr == ref_opt.param_groups[0]["lr"], epoch
         schedule.step()
+        ref_opt.step()  # no gradients: a no-op, in the order torch's scheduler expects
         ref.step()
     again = MultiStepSchedule(SGD([p], lr=ours.lr), [50, 75], 0.1)
     again.load_state_dict(schedule.state_dict())

@@ -8,7 +8,7 @@ import yaml
 from dualgrad.errors import ConfigError
 from dualgrad.plan import build_plan, decimal_range
 from dualgrad.workflow_config import validate_workflow_config
-from workflow_helpers import REPO, snakemake
+from workflow_helpers import REPO, deep_merge, snakemake
 
 SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"
 
@@ -29,7 +29,7 @@ def paper_config():
     ({"results_dirr": "x"}, "results_dirr"),
 ])
 def test_schema_names_the_offending_key(paper_config, overlay, key):
-    config = merge(copy.deepcopy(paper_config), overlay)
+    config = deep_merge(copy.deepcopy(paper_config), overlay)
     with pytest.raises(ConfigError) as err:
         validate_workflow_config(config, SCHEMA)
     assert err.value.key == key
@@ -39,7 +39,7 @@ def test_the_shipped_configs_are_valid(paper_config):
     for overlay in ("demo", "smoke", "paper-import"):
         path = REPO / "config" / f"{overlay}.yaml"
         if path.exists():
-            config = merge(copy.deepcopy(paper_config), yaml.safe_load(path.read_text()))
+            config = deep_merge(copy.deepcopy(paper_config), yaml.safe_load(path.read_text()))
             validate_workflow_config(config, SCHEMA)
             assert build_plan(config).runs
 
@@ -101,11 +101,3 @@ def test_unshared_runs_get_one_copy_per_experiment(paper_config):
     assert len(plan.runs) == 458
     assert all(p.startswith(("runs/", "hysteresis/")) for p in plan.runs)
 
-
-def merge(base, overlay):
-    for key, value in overlay.items():
-        if isinstance(value, dict) and isinstance(base.get(key), dict):
-            merge(base[key], value)
-        else:
-            base[key] = value
-    return base

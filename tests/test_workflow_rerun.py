@@ -10,20 +10,12 @@ import time
 import pytest
 import yaml
 
-from workflow_helpers import copy_workflow, job_counts, snakemake
+from workflow_helpers import copy_workflow, job_counts, p_only_overlay, snakemake
 
 pytestmark = pytest.mark.slow
 
-TINY = {
-    "results_dir": "results/tiny",
-    "device": "cpu",
-    "gpus_per_job": 0,
-    "threads": 1,
-    "defaults": {"dataset": "synthetic", "n_train": 128, "n_test": 64, "arch": "SimpleCNN", "width": 0.125,
-                 "batch_size": 64, "epochs": 1, "milestones": [], "eval_every": 1, "log_steps": 4},
-    "experiments": {name: {"enabled": False} for name in ("K", "B2", "B3", "A", "C", "N", "V3")},
-}
-TINY["experiments"]["P"] = {"grid": {"arch": ["SimpleCNN"], "lam": [0.2, 0.6], "eta": [0.4], "seed": [0]}}
+TINY = p_only_overlay("results/tiny", {"arch": ["SimpleCNN"], "lam": [0.2, 0.6], "eta": [0.4], "seed": [0]},
+                      gpus_per_job=0, n_train=128, epochs=1)
 
 
 def write_overlay(folder, **changes):

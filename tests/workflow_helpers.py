@@ -48,3 +48,23 @@ def copy_workflow(dest: Path) -> Path:
         shutil.copytree(REPO / name, dest / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
     (dest / "profiles").mkdir()
     return dest
+
+
+def deep_merge(base: dict, changes: dict) -> dict:
+    """Merge ``changes`` into ``base`` in place, as Snakemake merges --configfile files."""
+    for key, value in changes.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            deep_merge(base[key], value)
+        else:
+            base[key] = value
+    return base
+
+
+def p_only_overlay(results_dir: str, grid: dict, *, gpus_per_job: int, **defaults) -> dict:
+    """A config overlay with only experiment P, tiny SimpleCNN runs on synthetic data, on the CPU."""
+    base = {"dataset": "synthetic", "n_test": 64, "arch": "SimpleCNN", "width": 0.125, "batch_size": 64,
+            "milestones": [], "eval_every": 1, "log_steps": 4}
+    experiments = {name: {"enabled": False} for name in ("K", "B2", "B3", "A", "C", "N", "V3")}
+    experiments["P"] = {"grid": grid}
+    return {"results_dir": results_dir, "device": "cpu", "gpus_per_job": gpus_per_job, "threads": 1,
+            "defaults": {**base, **defaults}, "experiments": experiments}

@@ -32,6 +32,7 @@ import yaml
 from dualgrad.plan import FIGURES, build_plan
 
 from conftest import validate_run
+from workflow_helpers import deep_merge
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
@@ -59,21 +60,11 @@ _WHY_NOT = _slurm_ready()
 pytestmark = [pytest.mark.cluster, pytest.mark.slow, pytest.mark.skipif(_WHY_NOT is not None, reason=_WHY_NOT or "")]
 
 
-def _merge(base: dict, changes: dict) -> dict:
-    """Deep merge, as Snakemake merges --configfile files and as profile-overrides.yaml is meant."""
-    for key, value in changes.items():
-        if isinstance(value, dict) and isinstance(base.get(key), dict):
-            _merge(base[key], value)
-        else:
-            base[key] = value
-    return base
-
-
 def render_profile(folder: Path) -> Path:
     """profiles/slurm/config.yaml with the test-only changes merged in, as a profile folder."""
     profile = yaml.safe_load((REPO / "profiles" / "slurm" / "config.yaml").read_text())
     profile = json.loads(json.dumps(profile))  # YAML aliases (set-resources' *gpu_job) become copies
-    _merge(profile, yaml.safe_load((HERE / "profile-overrides.yaml").read_text()))
+    deep_merge(profile, yaml.safe_load((HERE / "profile-overrides.yaml").read_text()))
     folder.mkdir(parents=True)
     (folder / "config.yaml").write_text(yaml.safe_dump(profile, sort_keys=False))
     return folder
@@ -82,7 +73,7 @@ def render_profile(folder: Path) -> Path:
 def workflow_config() -> dict:
     config: dict = {}
     for path in CONFIG_FILES:
-        _merge(config, yaml.safe_load(path.read_text()))
+        deep_merge(config, yaml.safe_load(path.read_text()))
     return config
 
 
