@@ -33,6 +33,31 @@ def test_sgd_matches_torch_including_channels_last(implementation):
             torch.testing.assert_close(p, q, rtol=1e-6, atol=1e-7)
 
 
+def test_sgd_with_gradients_kept_from_step_to_step_and_mixed_layouts():
+    """As the Stepper drives it: the same .grad tensors refilled in place every step (the kernel's
+    views of them are reused), one gradient in a layout other than its parameter's (torch's CPU
+    fused kernel mixes up elements there; the reference gets its gradients in the right layout)."""
+    torch.manual_seed(0)
+    params = [torch.nn.Parameter(torch.randn(8, 4, 3, 3).to(memory_format=torch.channels_last)) for _ in range(2)]
+    twins = [torch.nn.Parameter(p.detach().clone()) for p in params]
+    params[0].grad = torch.zeros_like(params[0])  # channels_last, as the parameter
+    params[1].grad = torch.zeros(params[1].shape)  # contiguous: not the parameter's layout
+    ours = SGD(params, lr=0.1, momentum=0.9, weight_decay=5e-4)
+    ref = torch.optim.SGD(twins, lr=0.1, momentum=0.9, weight_decay=5e-4, fused=True)
+    gen = torch.Generator().manual_seed(1)
+    for _ in range(4):
+        for p, q in zip(params, twins):
+            g = torch.randn(p.shape, generator=gen)
+            p.grad.copy_(g)
+            q.grad = torch.empty_like(q).copy_(g)
+        ours.step()
+        ref.step()
+    for p, q in zip(params, twins):
+        assert torch.equal(p, q)
+        assert p.grad.stride() == p.stride()
+        assert p.is_contiguous(memory_format=torch.channels_last)
+
+
 def test_schedule_matches_multisteplr_and_state_round_trips():
     p = torch.nn.Parameter(torch.zeros(1))
     ours = SGD([p], lr=0.1)
