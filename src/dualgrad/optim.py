@@ -29,15 +29,14 @@ class SGD:
 
     @torch.no_grad()
     def step(self) -> None:
-        grads = [p.grad for p in self.params]
         first = self.buffers is None and self.momentum != 0
         if first:  # the kernel fills them with the first (weight-decayed) gradient
             self.buffers = [torch.empty_like(p) for p in self.params]
-        params, grads, buffers = self._kernel_operands(grads)
+        params, grads, buffers = self._kernel_operands()
         torch._fused_sgd_(params, grads, buffers, weight_decay=self.weight_decay, momentum=self.momentum,
                           lr=self.lr, dampening=0.0, nesterov=False, maximize=False, is_first_step=first)
 
-    def _kernel_operands(self, grads: list[torch.Tensor]):
+    def _kernel_operands(self):
         """Parameters, gradients and buffers in one layout each, channels_last ones as 1-d views.
 
         The CPU kernel indexes its operands as flat arrays: with a gradient whose strides differ
@@ -48,7 +47,7 @@ class SGD:
         non-contiguous operand to a contiguous clone each step (3x the update's time for VGG11).
         Rebuilt only when a gradient tensor is replaced.
         """
-        if self._views is None or any(g is not v for g, v in zip(grads, self._views_of)):
+        if self._views is None or any(p.grad is not v for p, v in zip(self.params, self._views_of)):
             for p in self.params:
                 if p.grad.stride() != p.stride():
                     p.grad = torch.empty_like(p).copy_(p.grad)
