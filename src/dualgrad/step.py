@@ -81,7 +81,7 @@ class Stepper:
                  renorm: bool = False, negate_value: bool = False, faithful_second_forward: bool = False,
                  autocast_dtype: torch.dtype | None = None, log_steps: int = 0, forward=None):
         self.model = model
-        self.forward = forward or model  # e.g. a torch.compile'd model
+        self.forward = model if forward is None else forward  # e.g. a torch.compile'd model (no bool())
         self.optimizer = optimizer
         self.method = method
         self.K = K
