@@ -89,10 +89,10 @@ if shutil.which("nvidia-smi"):
     q = subprocess.run(["nvidia-smi", "--query-gpu=name,driver_version,memory.total", "--format=csv,noheader"],
                        capture_output=True, text=True)
     info["nvidia_smi"] = q.stdout.strip() or q.stderr.strip()
+from importlib.metadata import PackageNotFoundError, version
 try:
-    import snakemake
-    info["snakemake"] = snakemake.__version__
-except ImportError:
+    info["snakemake"] = version("snakemake")  # by metadata: importing it takes a second or two
+except PackageNotFoundError:
     info["snakemake"] = None
 print(json.dumps(info))
 """
