@@ -198,11 +198,10 @@ def test_gpu_slots_give_each_process_its_own_device(per_gpu, tmp_path):
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
                 for _ in range(gpus * per_gpu)]
     try:
-        got = [json.loads(child.stdout.readline() or "null") for child in children]
+        got = [json.loads(child.stdout.readline() or "null") for child in children]  # all hold their slots
     finally:
-        for child in children:
-            child.communicate(timeout=60)
-    assert None not in got, "a child exited without reporting its device"
+        errors = [child.communicate(timeout=60)[1] for child in children]  # closes stdin: slots released
+    assert None not in got, f"a child exited without reporting its device: {errors}"
     report(f"gpu_slots_{per_gpu}", {"gpus": gpus, "children": got})
     for g in got:
         assert g["count"] == 1 and g["cvd"] == str(g["info"]["device"])  # each process sees its one device
