@@ -66,7 +66,8 @@ SETTINGS = {
         "packing_jobs": (1, 2),
     },
 }
-# The CPU mode's smoke DAG: experiment P alone, one tiny SimpleCNN run, its tables and figures.
+# The CPU mode's smoke DAG: experiment P alone, its one tiny SimpleCNN run (target `runs`: tables
+# and figures would cost another four Python start-ups; tests/test_workflow_smoke.py runs them all).
 CPU_SMOKE_OVERLAY = {
     "device": "cpu", "gpus_per_job": 0, "threads": 1,
     "defaults": {"n_train": 128, "n_test": 64, "epochs": 1, "milestones": [], "batch_size": 64},
@@ -408,7 +409,7 @@ def phase_smoke(check: Check) -> None:
         import yaml
 
         (folder / "cpu_smoke.yaml").write_text(yaml.safe_dump(CPU_SMOKE_OVERLAY))
-        args += ["cpu_smoke.yaml", "--config", f"data_root={data_root}", "--resources", "gpu=1"]
+        args += ["cpu_smoke.yaml", "--config", f"data_root={data_root}", "--resources", "gpu=1", "--", "runs"]
     env = check.env()
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(folder / "src"), os.environ.get("PYTHONPATH")) if p)
     try:
