@@ -6,6 +6,8 @@ from __future__ import annotations
 class DualgradError(Exception):
     """Base class: an expected failure with a message meant for the user."""
 
+    exit_status = 2  # bad input; conditions of the machine (disk full) use 1
+
 
 class ConfigError(DualgradError, ValueError):
     """A run or workflow configuration value is invalid.

@@ -56,6 +56,11 @@ def check_writable(path: str | os.PathLike, key: str) -> None:
     path = Path(path)
     if path.is_dir():
         raise ConfigError(key, f"'{path}' is a directory, expected a file path")
+    for folder in path.parents:
+        if folder.exists():
+            if not folder.is_dir():
+                raise ConfigError(key, f"cannot write to '{path}': '{folder}' is a file, not a folder")
+            break
     parent = path.parent
     try:
         parent.mkdir(parents=True, exist_ok=True)
