@@ -1,13 +1,13 @@
 """Bad input found by trying variants: each exits before any training with the key named, one line
 (no traceback), and nothing at the output path."""
 
-import contextlib
 import subprocess
 import sys
 
 import pytest
 import yaml
 
+from storage_helpers import mounted_tmpfs
 from workflow_helpers import snakemake
 
 TINY = ["--set", "arch=SimpleCNN", "--set", "dataset=synthetic", "--set", "epochs=1", "--set", "milestones=[]",
@@ -97,19 +97,6 @@ def test_results_dir_under_a_regular_file(tmp_path):
                      workflow_config(tmp_path, blocker / "results"), check=False, timeout=120)
     assert_snakemake_rejects(proc, "results_dir")
     assert "is a file, not a folder" in proc.stdout + proc.stderr
-
-
-@contextlib.contextmanager
-def mounted_tmpfs(folder, options):
-    folder.mkdir(parents=True, exist_ok=True)
-    proc = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(folder)], capture_output=True,
-                          text=True)
-    if proc.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here ({proc.stderr.strip() or proc.returncode}); needs root")
-    try:
-        yield folder
-    finally:
-        subprocess.run(["umount", "-l", str(folder)], check=False)
 
 
 def test_results_dir_on_a_read_only_file_system(tmp_path):

@@ -162,25 +162,22 @@ def exclusive(path: str | os.PathLike, on_wait: Callable[[str], None] | None = N
     path = Path(path)
     lock = path.with_name(f".{path.name}.lock")
     try:
-        handle = open(lock, "a+")
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
     except OSError as err:
         raise StorageError("lock file", lock, err.strerror or str(err)) from None
-    with handle:
+    try:
         try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            handle.seek(0)
             if on_wait is not None:
-                on_wait(handle.read().strip() or "unknown")
-            fcntl.flock(handle, fcntl.LOCK_EX)
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"{os.getpid()}\n")
-        handle.flush()
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+                on_wait(os.pread(fd, 64, 0).decode(errors="replace").strip() or "unknown")
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        with contextlib.suppress(OSError):  # the pid only informs a waiting run; a full disk may refuse it
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
 
 
 def check_writable(path: str | os.PathLike, key: str) -> None:
