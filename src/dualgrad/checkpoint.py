@@ -22,6 +22,7 @@ from typing import Callable
 from . import ALGORITHM_VERSION, io
 from .config import RunConfig
 from .errors import DamagedFileError
+from .results import result_problem
 
 FORMAT = 2
 
@@ -129,8 +130,9 @@ class FinishedRun:
             result = io.read_json(self.result)
         except (OSError, ValueError) as err:
             return f"unreadable: {err}"
-        if not isinstance(result, dict) or not isinstance(result.get("provenance"), dict):
-            return "not a run result"
+        problem = result_problem(result)
+        if problem:
+            return f"not a run result: {problem}"
         if result.get("algorithm_version") != ALGORITHM_VERSION:
             return f"algorithm version {result.get('algorithm_version')!r}, now {ALGORITHM_VERSION!r}"
         if result.get("config") != json.loads(json.dumps(cfg.to_dict())):
