@@ -105,3 +105,15 @@ def test_results_dir_on_a_read_only_file_system(tmp_path):
                          workflow_config(tmp_path, ro / "results"), check=False, timeout=120)
         assert_snakemake_rejects(proc, "results_dir")
         assert "read-only" in proc.stdout + proc.stderr
+
+
+def test_sweep_names_a_damaged_start_result(tmp_path):
+    start = tmp_path / "start.json"
+    start.write_text('{"status": "ok", "test_err')
+    model = tmp_path / "start.model.pt"
+    model.write_bytes(b"")
+    out = tmp_path / "sweep.json"
+    proc = cli("sweep", *TINY, "--set", "lam_schedule=[0.3]", "--set", "epochs_per_lam=1", "--start-model", model,
+               "--require-accepted", start, "--output", out)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert f"'{start}' is damaged (torn or not JSON" in proc.stderr and not out.exists()

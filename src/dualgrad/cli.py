@@ -168,6 +168,9 @@ def main(argv: list[str] | None = None) -> int:
     except DualgradError as err:
         print(f"error: {err}", file=sys.stderr)
         return err.exit_status
+    except KeyboardInterrupt:  # Ctrl-C: the last checkpoint stands; no traceback
+        print("interrupted: run the same command again to resume from the last checkpoint", file=sys.stderr)
+        return 130
 
 
 def _dispatch(args) -> int:
