@@ -47,6 +47,18 @@ def results(folder: Path) -> dict[str, bytes]:
     return found
 
 
+def appearances(folder: Path) -> set[tuple]:
+    """(path, inode, ctime) of each result: a result deleted and restored (re-linked) counts anew."""
+    seen = set()
+    for path in (folder / RESULTS / "runs").rglob("*.json"):
+        try:
+            st = path.stat()
+        except FileNotFoundError:
+            continue
+        seen.add((str(path), st.st_ino, st.st_ctime_ns))
+    return seen
+
+
 def session_processes(sid: int) -> list[int]:
     """Processes still alive in the session the test started (orphaned jobs included)."""
     pids = []
@@ -61,15 +73,18 @@ def session_processes(sid: int) -> list[int]:
 
 
 def interrupt_once(folder: Path, mode: str, sessions: list[int], unlock: bool) -> bool:
-    """Start snakemake, stop it as ``mode`` says once a new result appears; False if it finished first."""
+    """Start snakemake, stop it as ``mode`` says once a result appears (new or restored); False if it
+    finished first."""
     if unlock:  # a killed Snakemake leaves its lock, as a user would find it
         snakemake("--unlock", *ARGS, cwd=folder)
-    before = set(results(folder))
-    proc = subprocess.Popen([SNAKEMAKE, *ARGS, "--rerun-incomplete"], cwd=folder, start_new_session=True,
+    before = appearances(folder)
+    # One job at a time: each interruption then catches about one finished job, not a batch.
+    proc = subprocess.Popen([SNAKEMAKE, *ARGS, "--cores", "1", "--rerun-incomplete"], cwd=folder,
+                            start_new_session=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     sessions.append(proc.pid)
     deadline = time.monotonic() + 300
-    while not set(results(folder)) - before:
+    while not appearances(folder) - before:
         if proc.poll() is not None:
             return False
         assert time.monotonic() < deadline, "no result appeared"
