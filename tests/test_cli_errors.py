@@ -7,7 +7,8 @@ import pytest
 
 from dualgrad.cli import main
 
-TINY = ["--set", "arch=SimpleCNN", "--set", "dataset=synthetic", "--set", "epochs=1", "--quiet"]
+TINY = ["--set", "arch=SimpleCNN", "--set", "dataset=synthetic", "--set", "epochs=1", "--set", "milestones=[]",
+        "--quiet"]
 
 
 @pytest.mark.parametrize("override,key", [

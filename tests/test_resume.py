@@ -9,9 +9,9 @@ import sys
 import time
 
 import pytest
-import torch
 
 from conftest import validate_run
+from dualgrad.io import load_sealed
 
 pytestmark = pytest.mark.slow
 
@@ -34,8 +34,8 @@ def metrics(path):
 
 def checkpoint_epochs(path):
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)["epochs_done"]
-    except Exception:  # not written yet (the file appears atomically, so never torn)
+        return load_sealed(path)["epochs_done"]
+    except FileNotFoundError:  # not written yet (the file appears atomically, so never torn)
         return 0
 
 
@@ -72,3 +72,4 @@ def test_sigkill_after_epoch_two_then_restart_resumes_and_matches(uninterrupted,
     assert resumed_metrics == metrics(uninterrupted)[0]
     assert [s["start_epoch"] for s in result["provenance"]["segments"]] == [0, 2]
     assert not ckpt.exists(), "the checkpoint is removed once the result is written"
+    assert ckpt.with_name("run.ckpt.result.json").read_bytes() == out.read_bytes(), "kept beside the checkpoint"

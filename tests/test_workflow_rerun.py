@@ -4,6 +4,7 @@ One tiny experiment is trained for real; then edits to the config and to package
 followed by dry runs that must schedule exactly the expected jobs.
 """
 
+import json
 import os
 import time
 
@@ -111,3 +112,25 @@ def test_figures_only_uses_what_exists_and_names_what_is_missing(built):
     missing = (built / "results" / "tiny" / "P" / "tables" / "missing.csv").read_text()
     assert "lam~0.8" in missing
     assert (built / "results" / "tiny" / "P" / "figures" / "error_vs_lambda.png").stat().st_size > 0
+
+
+def test_torn_run_json_is_named_in_figures_only_mode_and_retrained_by_a_normal_run(built):
+    results = built / "results" / "tiny"
+    run = next((results / "runs").rglob("*lam~0.2*.json"))
+    metrics = ("test_acc", "dynamics", "first_steps", "steps")
+    before = json.loads(run.read_text())
+    run.write_text(run.read_text()[:300])  # in place: the copy kept beside the checkpoint is torn too
+    overlay = write_overlay(built)
+    proc = snakemake("--cores", "2", "--workflow-profile", "none", "--configfile", overlay,
+                     "--config", "figures_only=true", cwd=built)
+    rel = run.relative_to(built)
+    assert f"damaged run result {rel} (torn or not JSON" in proc.stdout + proc.stderr
+    missing = (results / "P" / "tables" / "missing.csv").read_text()
+    assert "lam~0.2" in missing and "damaged: torn or not JSON" in missing
+    proc = snakemake("--cores", "2", "--workflow-profile", "none", "--configfile", overlay, cwd=built)
+    text = proc.stdout + proc.stderr
+    assert f"set aside as {run.name}.damaged" in text and job_counts(proc)["train"] == 1
+    after = json.loads(run.read_text())
+    assert {k: after[k] for k in metrics} == {k: before[k] for k in metrics}
+    log = results / "logs" / run.relative_to(results).with_suffix(".log")
+    assert "kept result" in log.read_text() and "epoch   1/1" in log.read_text()

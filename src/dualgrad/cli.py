@@ -16,7 +16,7 @@ A run's config is a YAML/JSON mapping of RunConfig keys (see `python -m dualgrad
 unset keys take the notebooks' defaults (ResNet18, CIFAR-10, batch 256, lr 0.1, 100 epochs,
 milestones 50/75, K=16). Examples:
 
-  python -m dualgrad train --set arch=SimpleCNN --set dataset=synthetic --set epochs=4 \\
+  python -m dualgrad train --set arch=SimpleCNN --set dataset=synthetic --set epochs=4 --set milestones=[3] \\
       --set lam=0.3 --output results/demo.json
   python -m dualgrad train --config run.yaml --output out.json --checkpoint out.ckpt
 
@@ -41,15 +41,24 @@ def load_run_config(args) -> "RunConfig":
             raise ConfigError("config", f"no config file at '{path}'")
         import yaml
 
-        loaded = yaml.safe_load(path.read_text())
+        try:
+            loaded = yaml.safe_load(path.read_text())
+        except yaml.YAMLError as err:
+            mark = getattr(err, "problem_mark", None)
+            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+            problem = getattr(err, "problem", None) or type(err).__name__
+            raise ConfigError("config", f"'{path}' is not valid YAML ({problem}{where})") from None
         if not isinstance(loaded, dict):
             raise ConfigError("config", f"'{path}' must hold a mapping of keys to values")
         values.update(loaded)
     if args.config_json:
         try:
-            values.update(json.loads(args.config_json))
+            loaded = json.loads(args.config_json)
         except json.JSONDecodeError as err:
             raise ConfigError("config_json", f"not valid JSON: {err}") from None
+        if not isinstance(loaded, dict):
+            raise ConfigError("config_json", f"must be a JSON object of keys to values, got {type(loaded).__name__}")
+        values.update(loaded)
     for item in args.set or []:
         if "=" not in item:
             raise ConfigError(item, "--set takes KEY=VALUE")
@@ -68,6 +77,10 @@ def _check_algorithm_version(expected: str | None) -> None:
 
 def _runtime(args):
     from .config import Runtime
+
+    for key, value in (("threads", args.threads), ("eval_batch_size", args.eval_batch_size)):
+        if value is not None and value < 1:
+            raise ConfigError(key, f"must be >= 1, got {value}")
 
     return Runtime(data_root=args.data_root, download=args.download, device=args.device,
                    eval_batch_size=args.eval_batch_size, num_threads=args.threads, progress=not args.quiet)
@@ -154,7 +167,10 @@ def main(argv: list[str] | None = None) -> int:
         return _dispatch(args)
     except DualgradError as err:
         print(f"error: {err}", file=sys.stderr)
-        return 2
+        return err.exit_status
+    except KeyboardInterrupt:  # Ctrl-C: the last checkpoint stands; no traceback
+        print("interrupted: run the same command again to resume from the last checkpoint", file=sys.stderr)
+        return 130
 
 
 def _dispatch(args) -> int:

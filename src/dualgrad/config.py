@@ -153,6 +153,11 @@ class RunConfig:
             changes.update(epochs=len(self.lam_schedule) * self.epochs_per_lam, lam=self.lam_schedule[0])
         elif self.epochs_per_lam is not None:
             raise ConfigError("epochs_per_lam", "only meaningful with lam_schedule")
+        epochs = changes.get("epochs", self.epochs)
+        late = [m for m in self.milestones if m > epochs]
+        if late:
+            raise ConfigError("milestones", f"{late} lie beyond the run's {epochs} epochs: the learning rate would "
+                                            "never change there (set milestones within 1..epochs, or [])")
         # Canonical form: settings a method ignores take one fixed value, so that
         # identical runs compare equal (and are trained once by the workflow).
         if self.method == "ce":

@@ -16,6 +16,7 @@ from . import io
 from .config import RunConfig, Runtime
 from .errors import ConfigError
 from .provenance import host_info, now
+from .result_files import read_result
 from .train import train
 
 
@@ -24,7 +25,7 @@ def rejected_starts(start_results: list[str | os.PathLike]) -> list[dict]:
     for path in start_results:
         if not os.path.isfile(path):
             raise ConfigError("require_accepted", f"no start result at '{path}'")
-        start = io.read_json(path)
+        start = read_result(path)
         if start.get("accepted") is False:
             rejected.append({"path": str(path), "test_error": start.get("test_error"),
                              "accept_below": start["config"].get("accept_below"),
@@ -42,7 +43,7 @@ def run_sweep(cfg: RunConfig, runtime: Runtime, output, start_model, require_acc
         result = skipped_result(cfg, rejected)
         io.write_json(output, result)
         return result
-    starts = {str(p): io.read_json(p).get("run_id") for p in require_accepted}
+    starts = {str(p): read_result(p).get("run_id") for p in require_accepted}
     return train(cfg, runtime, output, checkpoint=checkpoint, init_model=start_model, name=name,
                  extra_provenance={"start_runs": starts, "start_model": str(start_model), **(extra_provenance or {})})
 

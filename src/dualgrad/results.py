@@ -110,3 +110,31 @@ def _accepted(cfg, error: float) -> bool | None:
     if cfg.accept_at_least is not None:
         ok &= error >= cfg.accept_at_least
     return bool(ok)
+
+
+def result_problem(result) -> str | None:
+    """What makes a parsed run JSON unusable downstream (None if it is sound)."""
+    if not isinstance(result, dict):
+        return f"a JSON {type(result).__name__}, not an object"
+    if result.get("status") not in ("ok", "diverged", "skipped"):
+        return f"status {result.get('status')!r}"
+    for key in ("config", "provenance"):
+        if not isinstance(result.get(key), dict):
+            return f"no '{key}' object"
+    for key in ("test_acc", "test_error"):
+        if key not in result or not (result[key] is None or isinstance(result[key], (int, float))):
+            return f"'{key}' missing or not a number"
+    dyn = result.get("dynamics")
+    if dyn is not None:
+        if not isinstance(dyn, dict) or not isinstance(dyn.get("epoch"), list):
+            return "'dynamics' has no epoch list"
+        for key, values in dyn.items():
+            if values is not None and (not isinstance(values, list) or len(values) != len(dyn["epoch"])):
+                return f"'dynamics.{key}' does not have one entry per epoch"
+    trajectory = result.get("trajectory")
+    if trajectory is not None:
+        if not isinstance(trajectory, list) or not all(
+                isinstance(p, dict) and isinstance(p.get("lambda"), (int, float))
+                and isinstance(p.get("error"), (int, float)) for p in trajectory):
+            return "'trajectory' entries need numeric 'lambda' and 'error'"
+    return None

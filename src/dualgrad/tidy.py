@@ -3,15 +3,21 @@
 The experiment's rows (from the plan) say which runs it uses and with what
 labels (condition, region, branch); each run's JSON says what the run was
 and what it measured. Missing JSONs are listed, not fatal, so a figures-only
-rebuild works on whatever results exist.
+rebuild works on whatever results exist. A damaged JSON (torn, or not a run
+result) stops the tables with one line naming it, or, in figures-only mode,
+is listed with the missing ones and its reason.
 """
 
 from __future__ import annotations
 
-import json
+import os
+import sys
 from pathlib import Path
 
 import pandas as pd
+
+from .errors import DamagedFileError
+from .result_files import DAMAGED_AS_MISSING, read_result
 
 ROW_COLUMNS = ["experiment", "run", "kind", "condition", "region", "branch", "model", "method", "value_source",
                "renorm", "K", "lambda", "noise_rate", "seed"]
@@ -34,16 +40,26 @@ def _result_fields(result: dict) -> dict:
     return fields
 
 
-def collect_tables(rows: list[dict], results_dir: str | Path) -> dict[str, pd.DataFrame]:
+def collect_tables(rows: list[dict], results_dir: str | Path,
+                   damaged_as_missing: bool | None = None) -> dict[str, pd.DataFrame]:
     """Read each row's run JSON (``<results_dir>/<run>.json``) into the experiment's tables."""
+    if damaged_as_missing is None:
+        damaged_as_missing = os.environ.get(DAMAGED_AS_MISSING) == "1"
     results_dir = Path(results_dir)
     table, dynamics, trajectory, missing = [], [], [], []
     for row in rows:
         path = results_dir / f"{row['run']}.json"
         if not path.is_file():
-            missing.append({"experiment": row["experiment"], "run": row["run"]})
+            missing.append({"experiment": row["experiment"], "run": row["run"], "reason": "no result"})
             continue
-        result = json.loads(path.read_text())
+        try:
+            result = read_result(path)
+        except DamagedFileError as err:
+            if not damaged_as_missing:
+                raise
+            missing.append({"experiment": row["experiment"], "run": row["run"], "reason": f"damaged: {err.reason}"})
+            print(f"warning: {err}", file=sys.stderr)
+            continue
         table.append({**{c: row.get(c) for c in ROW_COLUMNS}, **_result_fields(result)})
         dyn = result.get("dynamics") or {}
         labels = {c: row.get(c) for c in DYNAMICS_LABELS}
@@ -60,7 +76,7 @@ def collect_tables(rows: list[dict], results_dir: str | Path) -> dict[str, pd.Da
         "dynamics": pd.DataFrame(dynamics, columns=DYNAMICS_LABELS + ["epoch"] + DYNAMICS_KEYS),
         "trajectory": pd.DataFrame(trajectory, columns=["experiment", "run", "branch", "seed", "step", "lambda",
                                                         "error"]),
-        "missing": pd.DataFrame(missing, columns=["experiment", "run"]),
+        "missing": pd.DataFrame(missing, columns=["experiment", "run", "reason"]),
     }
 
 

@@ -15,20 +15,19 @@ from pathlib import Path
 
 import torch
 
+from . import checkpoint as ckpt
 from . import io
+from .checkpoint import FinishedRun
 from .config import RunConfig, Runtime
 from .data import CropFlip, ImageData, Normalizer, load_dataset
 from .device import configure_backends, seed_everything, select_device
-from .errors import ConfigError
+from .errors import ConfigError, StorageError
 from .labels import LabelSet, make_labels
 from .models import build_model, count_parameters
 from .optim import SGD, MultiStepSchedule
 from .progress import EpochProgress
 from .results import build_result
 from .step import Stepper
-
-CHECKPOINT_FORMAT = 1
-
 
 @dataclass
 class History:
@@ -123,8 +122,6 @@ class Trainer:
         if self.device.type == "cuda":
             rng["cuda"] = torch.cuda.get_rng_state_all()
         return {
-            "format": CHECKPOINT_FORMAT,
-            "fingerprint": self.cfg.fingerprint(),
             "epochs_done": len(self.history.epoch),
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
@@ -158,30 +155,14 @@ class _null:
         return False
 
 
-def _load_checkpoint(path: Path, cfg: RunConfig, log) -> dict | None:
-    if not path.exists():
-        return None
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # a torn or foreign file: start over rather than fail
-        log(f"checkpoint {path} unreadable ({err}); starting from scratch")
-        return None
-    if state.get("format") != CHECKPOINT_FORMAT or state.get("fingerprint") != cfg.fingerprint():
-        log(f"checkpoint {path} belongs to a different configuration; starting from scratch")
-        return None
-    return state
-
-
 def train(cfg: RunConfig, runtime: Runtime, output: str | os.PathLike, checkpoint: str | os.PathLike | None = None,
           init_model: str | os.PathLike | None = None, save_model: str | os.PathLike | None = None,
           name: str | None = None, extra_provenance: dict | None = None) -> dict:
     """Train ``cfg`` and write its result JSON to ``output``; resume from ``checkpoint`` if present.
 
-    All user errors (paths, dataset) are raised before the first training step.
+    All user errors (paths, dataset) are raised before the first training step. A second run
+    writing the same output waits for the first, then restores its result.
     """
-    from .provenance import now
-
-    started = now()
     output = Path(output)
     checkpoint = Path(checkpoint) if checkpoint else output.with_name(output.name + ".ckpt")
     io.check_writable(output, "output")
@@ -196,6 +177,30 @@ def train(cfg: RunConfig, runtime: Runtime, output: str | os.PathLike, checkpoin
         if runtime.progress:
             print(f"[{name}] {msg}", file=sys.stderr, flush=True)
 
+    def waiting(pid: str) -> None:  # said even with --quiet: a silent wait looks like a hang
+        print(f"[{name}] another run (pid {pid}) is writing {output}; waiting for it to finish", file=sys.stderr,
+              flush=True)
+
+    finished = FinishedRun(checkpoint, output, Path(save_model) if save_model is not None else None)
+    with io.exclusive(output, on_wait=waiting):
+        stale = [tmp for path in finished.paths() for tmp in io.remove_stale_temps(path)]
+        if stale:
+            log(f"removed {len(stale)} temporary file(s) of interrupted writes: {', '.join(map(str, stale))}")
+        provenance = dict(extra_provenance or {})
+        start_sha = None
+        if init_model is not None:
+            start_sha = provenance["start_model_sha256"] = io.file_sha256(init_model)
+        restored = finished.restore(cfg, start_sha, log)
+        if restored is not None:
+            return restored
+        return _train(cfg, runtime, finished, init_model, start_sha, name, provenance, log)
+
+
+def _train(cfg, runtime, finished: FinishedRun, init_model, start_sha, name, provenance, log) -> dict:
+    from .provenance import now
+
+    started = now()
+    checkpoint, output = finished.checkpoint, finished.output
     device = select_device(runtime.device)
     configure_backends(device, cfg.deterministic, runtime.num_threads)
     data = load_dataset(cfg.dataset, runtime.data_root, runtime.download).subset(cfg.n_train, cfg.n_test)
@@ -205,15 +210,25 @@ def train(cfg: RunConfig, runtime: Runtime, output: str | os.PathLike, checkpoin
     labels = make_labels(cfg, data.train_y, data.num_classes)
     trainer = Trainer(cfg, runtime, data, labels, device, init_model=str(init_model) if init_model else None)
 
-    state = _load_checkpoint(checkpoint, cfg, log)
+    ident = ckpt.identity(cfg, device, start_sha)
+    state = ckpt.load_resumable(checkpoint, ident, log)
     if state is not None:
         trainer.load_state_dict(state)
         log(f"resuming from checkpoint {checkpoint} after epoch {state['epochs_done']}")
-    start_epoch = len(trainer.history.epoch)
-    trainer.history.segments.append({"start_epoch": start_epoch, "started": now(), "host": os.uname().nodename,
-                                     "slurm_job_id": os.environ.get("SLURM_JOB_ID")})
+    start_epoch = saved_epochs = len(trainer.history.epoch)
+    segment = {"start_epoch": start_epoch, "end_epoch": start_epoch, "started": now(), "ended": None,
+               "host": os.uname().nodename, "pid": os.getpid(), "slurm_job_id": os.environ.get("SLURM_JOB_ID"),
+               **ckpt.numerics(device)}
+    trainer.history.segments.append(segment)
     progress = EpochProgress(name, cfg.epochs, enabled=runtime.progress)
     hist = trainer.history
+
+    def saved() -> str:
+        if saved_epochs:
+            return (f"epochs 1-{saved_epochs} of {cfg.epochs} are saved in '{checkpoint}': free space and rerun "
+                    "the same command to resume from there")
+        return "no epoch was saved yet"
+
     for epoch in range(start_epoch, cfg.epochs):
         lam = trainer.lam_for_epoch(epoch)
         lr = trainer.optimizer.lr
@@ -243,17 +258,26 @@ def train(cfg: RunConfig, runtime: Runtime, output: str | os.PathLike, checkpoin
             hist.trajectory.append({"lambda": lam, "error": 1 - acc})
         epoch_images = min(len(trainer.train_images), trainer.steps_per_epoch() * cfg.batch_size)
         progress.update(epoch + 1, hist.train_loss[-1], 1 - acc, epoch_images / max(t1 - t0, 1e-9), t2 - t0)
+        segment.update(end_epoch=epoch + 1, ended=now())
         if not math.isfinite(hist.train_loss[-1]):
             hist.status = "diverged"
             log(f"training loss is not finite at epoch {epoch + 1}: stopping (status 'diverged')")
             break
-        io.torch_save(checkpoint, trainer.state_dict())
+        try:
+            ckpt.save(checkpoint, ident, trainer.state_dict())
+        except StorageError as err:
+            raise err.with_saved(saved()) from None
+        saved_epochs = epoch + 1
 
-    result = build_result(cfg, trainer, labels, data, started=started, extra_provenance=extra_provenance)
-    if save_model is not None:
-        io.torch_save(save_model, {k: v.detach().cpu() for k, v in trainer.model.state_dict().items()})
-    io.write_json(output, result)
-    checkpoint.unlink(missing_ok=True)  # the result now stands for the run
+    result = build_result(cfg, trainer, labels, data, started=started, extra_provenance=provenance)
+    model_state = {k: v.detach().cpu() for k, v in trainer.model.state_dict().items()} \
+        if finished.save_model is not None else None
+    try:
+        finished.keep(result, model_state)
+    except StorageError as err:
+        raise err.with_saved(saved().replace("to resume from there", "to write the result without training")
+                             if saved_epochs == len(hist.epoch) else saved()) from None
+    checkpoint.unlink(missing_ok=True)  # the kept result now stands for the run
     log(f"wrote {output} (test error {result['test_error']:.4f}, {result['time_seconds']:.1f}s)")
     return result
 

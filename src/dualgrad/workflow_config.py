@@ -30,6 +30,7 @@ def validate_workflow_config(config: dict, schema_path: str | Path) -> None:
     validator = jsonschema.Draft202012Validator(schema)
     error = best_match(validator.iter_errors(config))
     if error is None:
+        check_results_dir(config.get("results_dir", "results"))
         return
     while error.context:  # oneOf/anyOf: report the alternative that came closest
         error = best_match(error.context)
@@ -40,3 +41,17 @@ def validate_workflow_config(config: dict, schema_path: str | Path) -> None:
         hint = f"; allowed: {', '.join(allowed)}" if allowed else ""
         raise ConfigError(key, f"unknown key{hint}")
     raise ConfigError(_dotted(error.absolute_path), error.message)
+
+
+def check_results_dir(results_dir: str) -> None:
+    """Fail at parse time, naming the key, where results could never be written (no side effects)."""
+    import os
+
+    path = Path(results_dir)
+    for folder in (path, *path.parents):
+        if folder.exists():
+            if not folder.is_dir():
+                raise ConfigError("results_dir", f"cannot create '{path}': '{folder}' is a file, not a folder")
+            if not os.access(folder, os.W_OK | os.X_OK):
+                raise ConfigError("results_dir", f"cannot write under '{folder}' (read-only or no permission)")
+            return

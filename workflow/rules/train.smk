@@ -2,6 +2,14 @@
 # params: changing a run's settings reruns exactly that run; code edits that keep the maths
 # (same ALGORITHM_VERSION) rerun nothing.
 
+from dualgrad.result_files import set_aside_damaged
+
+# A damaged run JSON (torn copy, bad edit) is renamed to *.damaged, so that its job runs again.
+if workflow.is_main_process:
+    set_aside_damaged(
+        [f"{RESULTS}/{p}.json" for p in PLAN.runs], dry_run=workflow.dryrun
+    )
+
 
 rule train:
     output:

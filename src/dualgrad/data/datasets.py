@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import sys
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -77,16 +78,16 @@ def load_dataset(name: str, root: str = "resources/data", download: bool = False
             return _load_cifar(name, root, download)
     if name in ("synthetic", "digits"):
         cached = _offline_cache(name, root)
-        if cached.is_file():
-            return _load_cached(cached)
+        data = _load_cached(cached)
+        if data is not None:
+            return data
         with _root_lock(root) as locked:
-            if cached.is_file():
-                return _load_cached(cached)
+            data = _load_cached(cached)
+            if data is not None:
+                return data
             data = _synthetic() if name == "synthetic" else _digits()
-            if locked:  # best effort: a read-only root just means generating each time
-                from .. import io
-
-                io.torch_save(cached, data.__dict__)
+            if locked:
+                _write_cache(cached, data)
             return data
     raise ConfigError("dataset", f"unknown value {name!r}; allowed: cifar10, cifar100, synthetic, digits")
 
@@ -135,9 +136,38 @@ def _offline_cache(name: str, root: str):
     return Path(root) / "offline" / f"{name}-v{version}.pt"
 
 
-def _load_cached(path) -> ImageData:
-    fields = torch.load(path, weights_only=False)  # our own file, written by prepare_dataset
-    return ImageData(**fields)
+def _load_cached(path) -> ImageData | None:
+    """The cached dataset, or None where there is none or it is damaged (then it is rebuilt)."""
+    from .. import io
+    from ..errors import DamagedFileError
+
+    if not path.is_file():
+        return None
+    try:
+        fields = io.load_sealed(path, weights_only=False)  # our own file, written by _write_cache
+        return ImageData(**fields)
+    except (DamagedFileError, OSError, TypeError) as err:
+        print(f"warning: dataset cache {path} is damaged ({getattr(err, 'reason', err)}); rebuilding it",
+              file=sys.stderr, flush=True)
+        return None
+
+
+def _write_cache(path, data: ImageData) -> None:
+    """Best effort: a full disk or a read-only root just means generating the data each time."""
+    from .. import io
+    from ..errors import StorageError
+
+    stale = io.remove_stale_temps(path)
+    try:
+        io.save_sealed(path, data.__dict__, what="dataset cache")
+    except StorageError as err:
+        with contextlib.suppress(OSError):
+            path.unlink()  # never leave a stale cache behind a failed rewrite
+        print(f"warning: {err}; going on without the cache (the data are generated in memory)",
+              file=sys.stderr, flush=True)
+    if stale:
+        print(f"removed {len(stale)} temporary file(s) of interrupted cache writes in {path.parent}",
+              file=sys.stderr, flush=True)
 
 
 # --------------------------------------------------------------------- CIFAR
