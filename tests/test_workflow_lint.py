@@ -16,6 +16,6 @@ def test_lint_is_clean():
 
 def test_rule_files_are_snakefmt_formatted():
     snakefmt = Path(sys.executable).with_name("snakefmt")
-    proc = subprocess.run([str(snakefmt), "--check", "Snakefile", "workflow/rules"], cwd=REPO,
+    proc = subprocess.run([str(snakefmt), "--check", "Snakefile", "workflow/Snakefile", "workflow/rules"], cwd=REPO,
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr

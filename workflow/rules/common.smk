@@ -7,8 +7,19 @@ import shlex
 import sys
 from pathlib import Path
 
-# Import the package from this checkout even where it is not installed (parse time only).
-sys.path.insert(0, str(Path(workflow.basedir) / "src"))
+
+def workflow_checkout():
+    """The folder this workflow's files come from (two above this rules file). Not
+    workflow.basedir: used as a module, that is the importing project's folder."""
+    return Path(workflow.current_basedir.get_path_or_uri(secret_free=True)).parents[1]
+
+
+# The package's sources travel with the workflow: Snakemake imports them here, and every job gets
+# them first on PYTHONPATH (export_runtime_settings), so a clone, a module and a conda env all run
+# this checkout's code. Where they are missing (a remote module), an installed dualgrad is used.
+SRC = workflow_checkout() / "src"
+if (SRC / "dualgrad").is_dir():
+    sys.path.insert(0, str(SRC))
 
 from dualgrad import ALGORITHM_VERSION
 from dualgrad.plan import FIGURES, build_plan
@@ -32,7 +43,7 @@ validate_workflow_config(config, workflow.source_path("../schemas/config.schema.
 PLAN = build_plan(config)
 RESULTS = config["results_dir"]
 DATA_ROOT = config.get("data_root", "resources/data")
-PACKAGE = Path(workflow.basedir) / "src" / "dualgrad"
+PACKAGE = SRC / "dualgrad"
 PYTHON = python_command()
 EXPERIMENTS = "|".join(PLAN.experiments) or "none"
 
@@ -54,6 +65,14 @@ def export_runtime_settings():
     os.environ["DUALGRAD_DATA_ROOT"] = DATA_ROOT
     os.environ["DUALGRAD_DEVICE"] = str(config.get("device", "auto"))
     os.environ["DUALGRAD_DOWNLOAD"] = "1" if config.get("download") else "0"
+    # Not an envvars entry: every machine sets it anew when its Snakemake parses this file.
+    if (SRC / "dualgrad").is_dir():
+        paths = os.environ.get("PYTHONPATH", "").split(os.pathsep)
+        os.environ.update(
+            PYTHONPATH=os.pathsep.join(
+                [str(SRC)] + [p for p in paths if p and p != str(SRC)]
+            )
+        )
 
 
 def experiment_results(experiment):
