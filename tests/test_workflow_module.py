@@ -26,6 +26,7 @@ def clean_env():
 
 def local_clone(folder: Path) -> Path:
     """What a `git clone` of the repository holds, without results, venv or caches."""
+    folder.mkdir()
     clone = copy_workflow(folder)
     shutil.rmtree(clone / "profiles")
     shutil.copytree(REPO / "profiles", clone / "profiles")

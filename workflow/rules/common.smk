@@ -28,7 +28,11 @@ from dualgrad.workflow_config import validate_workflow_config
 
 def python_command():
     """`python` of the job's conda env or container; otherwise the interpreter running Snakemake
-    (so `.venv/bin/snakemake` works without an activated venv)."""
+    (so `.venv/bin/snakemake` works without an activated venv). DUALGRAD_PYTHON names another
+    one, e.g. an environment built from envs/*.yaml with pip where conda is not available.
+    """
+    if os.environ.get("DUALGRAD_PYTHON"):
+        return shlex.quote(os.environ.get("DUALGRAD_PYTHON"))
     return (
         "python"
         if workflow.deployment_settings.deployment_method
