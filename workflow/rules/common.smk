@@ -14,9 +14,8 @@ def workflow_checkout():
     return Path(workflow.current_basedir.get_path_or_uri(secret_free=True)).parents[1]
 
 
-# The package's sources travel with the workflow: Snakemake imports them here, and every job gets
-# them first on PYTHONPATH (export_runtime_settings), so a clone, a module and a conda env all run
-# this checkout's code. Where they are missing (a remote module), an installed dualgrad is used.
+# The package's sources travel with the workflow: Snakemake imports them here, and every job runs
+# them (python_command), so a clone, a module and a conda env all run this checkout's code. Where they are missing (a remote module), an installed dualgrad is used.
 SRC = workflow_checkout() / "src"
 if (SRC / "dualgrad").is_dir():
     sys.path.insert(0, str(SRC))
@@ -27,17 +26,22 @@ from dualgrad.workflow_config import validate_workflow_config
 
 
 def python_command():
-    """`python` of the job's conda env or container; otherwise the interpreter running Snakemake
-    (so `.venv/bin/snakemake` works without an activated venv). DUALGRAD_PYTHON names another
-    one, e.g. an environment built from envs/*.yaml with pip where conda is not available.
-    """
+    """The interpreter of the jobs, with the workflow's own src/ as its PYTHONPATH.
+
+    `python` of the job's conda env or container; otherwise the interpreter running Snakemake
+    (so `.venv/bin/snakemake` works without an activated venv); DUALGRAD_PYTHON names another
+    one, e.g. an environment built from envs/*.yaml with pip where conda is not used. The
+    PYTHONPATH is set in the command itself because Snakemake drops an inherited one in conda
+    envs; it holds only src/, so nothing else of the host leaks in."""
     if os.environ.get("DUALGRAD_PYTHON"):
-        return shlex.quote(os.environ.get("DUALGRAD_PYTHON"))
-    return (
-        "python"
-        if workflow.deployment_settings.deployment_method
-        else shlex.quote(sys.executable)
-    )
+        python = shlex.quote(os.environ.get("DUALGRAD_PYTHON"))
+    elif workflow.deployment_settings.deployment_method:
+        python = "python"
+    else:
+        python = shlex.quote(sys.executable)
+    if (SRC / "dualgrad").is_dir():
+        return f"env PYTHONPATH={shlex.quote(str(SRC))} {python}"
+    return python
 
 
 # A typo or out-of-range value stops here, before any job, naming the key. (Schema defaults are
@@ -69,14 +73,6 @@ def export_runtime_settings():
     os.environ["DUALGRAD_DATA_ROOT"] = DATA_ROOT
     os.environ["DUALGRAD_DEVICE"] = str(config.get("device", "auto"))
     os.environ["DUALGRAD_DOWNLOAD"] = "1" if config.get("download") else "0"
-    # Not an envvars entry: every machine sets it anew when its Snakemake parses this file.
-    if (SRC / "dualgrad").is_dir():
-        paths = os.environ.get("PYTHONPATH", "").split(os.pathsep)
-        os.environ.update(
-            PYTHONPATH=os.pathsep.join(
-                [str(SRC)] + [p for p in paths if p and p != str(SRC)]
-            )
-        )
 
 
 def experiment_results(experiment):
