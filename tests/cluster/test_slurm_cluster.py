@@ -40,7 +40,7 @@ BIN = Path(sys.executable).parent
 DAG_TIMEOUT = float(os.environ.get("DUALGRAD_SLURM_DAG_TIMEOUT", "240"))  # the whole workflow, hard
 CONFIG_FILES = [REPO / "config.yaml", REPO / "config" / "smoke.yaml", HERE / "cluster.yaml"]
 GPU_RULES = {"train": "train", "start": "hysteresis_start", "sweep": "hysteresis_sweep"}  # plan kind -> rule
-MINUTES = {"ResNet18": 35, "VGG11_BN_MLP": 30, "SimpleCNN": 20}  # profiles/slurm's runtime, attempt 1
+MINUTES = {"ResNet18": 35, "VGG11_BN_MLP": 30, "SimpleCNN": 20}  # the rules' runtime, attempt 1
 
 
 def _slurm_ready() -> str | None:
@@ -340,8 +340,9 @@ def test_training_jobs_went_through_sbatch_with_one_gpu(dag):
         minutes = MINUTES[PLAN.runs[path].config.arch]
         for attempt, line in enumerate(lines, start=1):
             assert "--gpus=1" in line and "-p debug" in line and "--requeue" in line, line
-            assert "--cpus-per-task=1" in line, line
-            # the profile's runtime by architecture, times the attempt
+            assert "--cpus-per-task=1" in line, line  # the rules' threads (smoke: 1)
+            assert "--mem 1500" in line or "--mem=1500" in line, line
+            # the rules' runtime by architecture, times the attempt
             assert re.search(rf" -t {minutes * attempt} ", line), line
     # tables, analyses and figures ran locally (localrules), not through sbatch
     for rule in ("run_table", "tables", "analyze", *(f"figures_{name}" for name in PLAN.experiments)):

@@ -56,6 +56,35 @@ PYTHON = python_command()
 EXPERIMENTS = "|".join(PLAN.experiments) or "none"
 
 
+# Resources of one training job (train, hysteresis_start, hysteresis_sweep), in the rules so that
+# any executor gets them and a profile only adds site settings. Wall time (minutes, sbatch -t) by
+# architecture: measured ~9-12 GPU-minutes per 100-epoch ResNet-18 CIFAR run, ResNet-34 ~1.8x,
+# VGG11 ~0.7x, SimpleCNN ~0.3x; value = 12 min x factor x 2 (slower GPUs, shared nodes) + 10 min
+# (start-up, data, compile), rounded up to 5. Shorter runs (hysteresis starts, sweeps) get the
+# same, safe value. Each retry gets the time and memory times the attempt (a retry resumes from
+# its checkpoint anyway).
+TRAIN_MINUTES = {
+    "ResNet34": 55,
+    "ResNet18": 35,
+    "VGG11": 30,
+    "VGG11_BN_MLP": 30,
+    "SimpleCNN": 20,
+}
+TRAIN_MEM_MB = 8000  # host memory: PyTorch + CUDA context + CIFAR as uint8, with margin
+GPUS_PER_JOB = config.get("gpus_per_job", 1)
+# CPU threads of a training job = the CPUs it is given (Slurm: --cpus-per-task). A GPU job's data
+# lives on the GPU; its CPU threads launch kernels, evaluate and compile.
+TRAIN_THREADS = config.get("threads") or (4 if GPUS_PER_JOB else 1)
+
+
+def train_runtime(path, attempt):
+    return TRAIN_MINUTES.get(PLAN.runs[path].config.arch, 60) * attempt
+
+
+def train_mem_mb(attempt):
+    return TRAIN_MEM_MB * attempt
+
+
 def run_config_json(path):
     """The resolved config of a run, as the training job receives it (and Snakemake compares)."""
     return json.dumps(PLAN.runs[path].config.to_dict(), sort_keys=True)
