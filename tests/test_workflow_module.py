@@ -67,6 +67,14 @@ def test_deployed_module_runs_the_smoke_dag_to_the_end(deployed):
         assert len(pd.read_csv(root / exp / "summary.csv")) > 0
         assert list((root / exp / "figures").glob("*.png"))
     assert not (clone / "results").exists()  # nothing is written into the workflow's own folder
+    # the table of every run: one row per run and experiment, every run with its result
+    table = pd.read_parquet(root / "runs.parquet")
+    planned = sum(len(json.loads((root / exp / "tables" / "plan.json").read_text()))
+                  for exp in ("P", "K", "B2", "B3", "A", "C", "N", "V3"))
+    assert len(table) == planned and table["run"].nunique() == 20
+    assert not table.duplicated(["run", "experiment"]).any() and (table["status"] != "missing").all()
+    assert table["config.width"].eq(0.125).all() and table["provenance.torch"].str.startswith("2.14.1").all()
+    assert len(pd.read_csv(root / "runs.csv")) == planned
 
 
 def test_deployed_module_is_complete_after_the_run(deployed):

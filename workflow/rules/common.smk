@@ -114,6 +114,14 @@ def experiment_results(experiment):
     return files
 
 
+def all_run_results():
+    """Every run JSON of the plan; in figures-only mode just those that exist."""
+    files = [f"{RESULTS}/{path}.json" for path in PLAN.runs]
+    if config["figures_only"]:
+        files = [f for f in files if Path(f).is_file()]
+    return files
+
+
 def package_files(*parts):
     """Package sources a step reads; editing them reruns that step and everything after it."""
     target = PACKAGE.joinpath(*parts)
@@ -130,7 +138,9 @@ def figure_files(experiment, ext):
 
 
 def all_targets():
-    targets = []
+    targets = (
+        [f"{RESULTS}/runs.parquet", f"{RESULTS}/runs.csv"] if PLAN.experiments else []
+    )
     for name in PLAN.experiments:
         targets += [f"{RESULTS}/{name}/summary.csv", f"{RESULTS}/{name}/analysis.json"]
         targets += figure_files(name, "png") + figure_files(name, "pdf")
