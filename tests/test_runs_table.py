@@ -26,7 +26,8 @@ def plans(tmp_path):
     results = tmp_path / "results"
     write_run(results, "runs/a", 0.2)
     write_run(results, "runs/b", 0.6)
-    rows_p = [{"experiment": "P", "run": "runs/a", "kind": "train"}, {"experiment": "P", "run": "runs/b", "kind": "train"}]
+    rows_p = [{"experiment": "P", "run": "runs/a", "kind": "train"},
+              {"experiment": "P", "run": "runs/b", "kind": "train"}]
     rows_k = [{"experiment": "K", "run": "runs/a", "kind": "train", "region": "ordered"},
               {"experiment": "K", "run": "runs/never", "kind": "train", "region": "collapse"}]
     files = []
