@@ -20,6 +20,7 @@ SRC = workflow_checkout() / "src"
 if (SRC / "dualgrad").is_dir():
     sys.path.insert(0, str(SRC))
 
+import dualgrad
 from dualgrad import ALGORITHM_VERSION
 from dualgrad.plan import FIGURES, build_plan
 from dualgrad.workflow_config import validate_workflow_config
@@ -51,7 +52,7 @@ validate_workflow_config(config, workflow.source_path("../schemas/config.schema.
 PLAN = build_plan(config)
 RESULTS = config["results_dir"]
 DATA_ROOT = config.get("data_root", "resources/data")
-PACKAGE = SRC / "dualgrad"
+PACKAGE = Path(dualgrad.__file__).parent  # src/dualgrad, or the installed package
 PYTHON = python_command()
 EXPERIMENTS = "|".join(PLAN.experiments) or "none"
 
