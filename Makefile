@@ -27,9 +27,11 @@ test: $(STAMP)
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow"
 
+## Static checks: ruff (pyflakes and pycodestyle, pyproject's [tool.ruff]), snakemake --lint, snakefmt.
 lint: $(STAMP)
+	$(BIN)/ruff check .
 	$(BIN)/snakemake --lint --workflow-profile none
-	$(BIN)/snakefmt --check Snakefile workflow/rules
+	$(BIN)/snakefmt --check Snakefile workflow/Snakefile workflow/rules
 
 clean-demo:
 	rm -rf results/demo

@@ -5,52 +5,20 @@
 #   snakemake --cores all --config figures_only=true       # tables and figures from existing runs
 #   snakemake --report report.html                         # HTML report with every figure
 #
+# The workflow itself is workflow/Snakefile (the standard layout). This file only lets
+# `snakemake` find it from the repository root with config.yaml, the file users edit; it uses
+# the workflow as a module, exactly as another project or a snakedeploy deployment does.
 # Logic lives in the `dualgrad` package (src/); the rules only wire files together.
-
-from snakemake.utils import min_version
-
-min_version("9.0")
 
 
 configfile: "config.yaml"
 
 
-report: "workflow/report/workflow.rst"
+module dualgrad:
+    snakefile:
+        "workflow/Snakefile"
+    config:
+        config
 
 
-include: "workflow/rules/common.smk"
-
-
-# Set by common.smk from the config (data_root, device, download); declared so that Snakemake
-# passes them on to jobs on other machines.
-envvars:
-    "DUALGRAD_DATA_ROOT",
-    "DUALGRAD_DEVICE",
-    "DUALGRAD_DOWNLOAD",
-
-
-wildcard_constraints:
-    experiment=EXPERIMENTS,
-
-
-if not config["figures_only"]:
-
-    include: "workflow/rules/data.smk"
-    include: "workflow/rules/train.smk"
-    include: "workflow/rules/hysteresis.smk"
-
-
-include: "workflow/rules/aggregate.smk"
-include: "workflow/rules/figures.smk"
-
-
-rule all:
-    default_target: True
-    input:
-        all_targets(),
-
-
-# Every run of every experiment, without tables or figures.
-rule runs:
-    input:
-        [f"{RESULTS}/{path}.json" for path in PLAN.runs],
+use rule * from dualgrad

@@ -49,3 +49,14 @@ def test_rules_declare_their_environment():
     for name, env in (("train.smk", "train"), ("hysteresis.smk", "train"), ("data.smk", "train"),
                       ("aggregate.smk", "analysis"), ("figures.smk", "analysis")):
         assert f'"../../envs/{env}.yaml"' in (rules / name).read_text(), name
+
+
+def test_env_files_hold_no_path_relative_to_themselves():
+    # Snakemake builds an env from a copy in .snakemake/conda/<hash>.yaml: `-e ..` or `./x` would
+    # point there. The package reaches jobs from the workflow's src/ instead (common.smk).
+    for name in ("train", "analysis"):
+        env = yaml.safe_load((REPO / "envs" / f"{name}.yaml").read_text())
+        entries = [d for d in env["dependencies"] if isinstance(d, str)]
+        entries += [p for d in env["dependencies"] if isinstance(d, dict) for p in d.get("pip", [])]
+        for entry in entries:
+            assert not re.match(r"^(-e\b|-r\b|\.|/|file:)", entry.strip()), f"envs/{name}.yaml: {entry}"

@@ -4,8 +4,6 @@ Float64 keeps the comparison about the maths: in fp32 two correct
 implementations drift apart chaotically after a few steps (SPEC §1).
 """
 
-import copy
-
 import pytest
 import torch
 import torch.nn as nn

@@ -77,7 +77,7 @@ def test_adding_a_grid_value_adds_only_that_run(built):
     overlay = write_overlay(built, **{"experiments.P.grid.lam": [0.2, 0.4, 0.6]})
     counts, text = dry_run(built, overlay=overlay)
     assert counts["train"] == 1 and "lam~0.4" in text
-    assert set(counts) <= {"train", "run_table", "tables", "analyze", "figures_P", "all"}
+    assert set(counts) <= {"train", "run_table", "tables", "analyze", "figures_P", "runs_table", "all"}
 
 
 def test_changing_one_runs_settings_reruns_exactly_that_run(built):

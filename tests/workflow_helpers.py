@@ -14,8 +14,8 @@ REPO = Path(__file__).resolve().parents[1]
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
 
 
-def snakemake(*args, cwd=REPO, check=True, timeout=900) -> subprocess.CompletedProcess:
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
+def snakemake(*args, cwd=REPO, check=True, timeout=900, env=None) -> subprocess.CompletedProcess:
+    env = dict(os.environ if env is None else env, PYTHONUNBUFFERED="1")
     proc = subprocess.run([SNAKEMAKE, *map(str, args)], cwd=cwd, capture_output=True, text=True,
                           timeout=timeout, env=env)
     if check and proc.returncode != 0:
@@ -42,7 +42,7 @@ def job_counts(proc: subprocess.CompletedProcess) -> collections.Counter:
 
 def copy_workflow(dest: Path) -> Path:
     """A private copy of the workflow (Snakefile, rules, configs, package sources) to edit in tests."""
-    for name in ("Snakefile", "config.yaml"):
+    for name in ("Snakefile", "config.yaml", "LICENSE"):
         shutil.copy2(REPO / name, dest / name)
     for name in ("workflow", "config", "envs", "src"):
         shutil.copytree(REPO / name, dest / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))

@@ -1,15 +1,19 @@
-"""Command line: ``python -m dualgrad {train,sweep,prepare-data,import,keys}``."""
+"""dualgrad: train and sweep single runs, prepare datasets, import released results, list the
+run config keys; tables, analyze and plot are the workflow's steps (its rules call them)."""
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .errors import ConfigError, DualgradError
+
+if TYPE_CHECKING:
+    from .config import RunConfig
 
 EPILOG = """\
 A run's config is a YAML/JSON mapping of RunConfig keys (see `python -m dualgrad keys`);
@@ -157,7 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--extra", action="append", default=[], metavar="NAME=SUMMARY_CSV",
                    help="another experiment's summary the figure draws on (e.g. baselines=results/C/summary.csv)")
 
-    sub.add_parser("keys", help="list run config keys with their defaults")
+    sub.add_parser("keys", help="list the run config keys: type, allowed values, default, description")
     return parser
 
 
@@ -175,10 +179,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def _dispatch(args) -> int:
     if args.command == "keys":
-        from .config import RunConfig
+        from .keys import describe_keys, format_keys
 
-        for f in dataclasses.fields(RunConfig):
-            print(f"{f.name:<26} {f.default!r}")
+        print(format_keys(describe_keys()))
         return 0
     if args.command == "prepare-data":
         from . import io

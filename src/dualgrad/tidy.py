@@ -24,6 +24,8 @@ ROW_COLUMNS = ["experiment", "run", "kind", "condition", "region", "branch", "mo
 RESULT_COLUMNS = ["status", "test_acc", "test_error", "best_acc", "best_error", "best_acc_any_epoch",
                   "convergence_epoch", "avg_cos_struct_value", "avg_cos_similarity", "avg_gmix_norm",
                   "time_seconds", "train_images_per_s", "accepted", "imported"]
+# Run settings that tell tables of different scales apart (from each run's resolved config).
+SETTING_COLUMNS = ["dataset", "width", "epochs", "lr", "batch_size"]
 DYNAMICS_KEYS = ["test_acc", "test_error", "train_loss", "avg_cos", "avg_gmix_norm", "lr", "lam"]
 DYNAMICS_LABELS = ["experiment", "run", "condition", "region", "model", "method", "lambda", "noise_rate", "seed"]
 TABLE_FILES = ("runs", "table", "dynamics", "trajectory", "missing")
@@ -60,7 +62,8 @@ def collect_tables(rows: list[dict], results_dir: str | Path,
             missing.append({"experiment": row["experiment"], "run": row["run"], "reason": f"damaged: {err.reason}"})
             print(f"warning: {err}", file=sys.stderr)
             continue
-        table.append({**{c: row.get(c) for c in ROW_COLUMNS}, **_result_fields(result)})
+        settings = {c: (result.get("config") or {}).get(c) for c in SETTING_COLUMNS}
+        table.append({**{c: row.get(c) for c in ROW_COLUMNS}, **settings, **_result_fields(result)})
         dyn = result.get("dynamics") or {}
         labels = {c: row.get(c) for c in DYNAMICS_LABELS}
         for i, epoch in enumerate(dyn.get("epoch") or []):
@@ -72,7 +75,7 @@ def collect_tables(rows: list[dict], results_dir: str | Path,
                                "error": point["error"]})
     return {
         "runs": pd.DataFrame(rows, columns=ROW_COLUMNS),
-        "table": pd.DataFrame(table, columns=ROW_COLUMNS + RESULT_COLUMNS),
+        "table": pd.DataFrame(table, columns=ROW_COLUMNS + SETTING_COLUMNS + RESULT_COLUMNS),
         "dynamics": pd.DataFrame(dynamics, columns=DYNAMICS_LABELS + ["epoch"] + DYNAMICS_KEYS),
         "trajectory": pd.DataFrame(trajectory, columns=["experiment", "run", "branch", "seed", "step", "lambda",
                                                         "error"]),

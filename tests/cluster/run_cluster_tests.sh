@@ -5,7 +5,7 @@
 #
 #   tests/cluster/run_cluster_tests.sh [extra pytest args]
 #
-# Environment: DUALGRAD_CLUSTER_TEST_BUDGET (seconds for all of it, default 300), PYTHON
+# Environment: DUALGRAD_CLUSTER_TEST_BUDGET (seconds for all of it, default 450), PYTHON
 # (default .venv/bin/python, else python3), DUALGRAD_SLURM_DIR (the harness's folder),
 # DUALGRAD_CLUSTER_TEST_TMP (pytest's --basetemp, emptied at the start and kept afterwards: the
 # workflow's folder with its snakemake.log; default /tmp/dualgrad-cluster-tests).
@@ -14,9 +14,10 @@ set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
 HARNESS=tests/cluster/slurm_harness.sh
 PYTHON=${PYTHON:-$([[ -x .venv/bin/python ]] && echo .venv/bin/python || echo python3)}
-BUDGET=${DUALGRAD_CLUSTER_TEST_BUDGET:-300}
+BUDGET=${DUALGRAD_CLUSTER_TEST_BUDGET:-450}
 BASETEMP=${DUALGRAD_CLUSTER_TEST_TMP:-/tmp/dualgrad-cluster-tests}
 TEARDOWN=40 # seconds kept for stopping Slurm
+ARRAY=150   # seconds kept for the job-array DAG, which runs after the main one
 t0=$SECONDS
 say() { echo "[cluster-tests] $*" >&2; }
 
@@ -48,10 +49,10 @@ if ! timeout -k 5 $((BUDGET / 3)) bash "$HARNESS" start; then
 fi
 say "Slurm up after $((SECONDS - t0))s"
 
-# pytest gets what is left; the workflow inside it 35 s less, for the fixture's own clean-up
-# (stopping Snakemake, which scancels its jobs, then the tests).
+# pytest gets what is left; the main workflow inside it 35 s less, for the fixture's own clean-up
+# (stopping Snakemake, which scancels its jobs, then the tests), and the job-array DAG's share.
 left=$((BUDGET - (SECONDS - t0) - TEARDOWN))
-DUALGRAD_SLURM=1 DUALGRAD_SLURM_DAG_TIMEOUT=$((left - 35)) \
+DUALGRAD_SLURM=1 DUALGRAD_SLURM_DAG_TIMEOUT=$((left - 35 - ARRAY)) DUALGRAD_SLURM_ARRAY_TIMEOUT=$((ARRAY - 20)) \
     timeout -k 10 $((left - 10)) "$PYTHON" -m pytest tests/cluster -m cluster -p no:cacheprovider -rA \
     --basetemp "$BASETEMP" "$@"
 status=$?

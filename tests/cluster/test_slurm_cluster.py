@@ -40,7 +40,7 @@ BIN = Path(sys.executable).parent
 DAG_TIMEOUT = float(os.environ.get("DUALGRAD_SLURM_DAG_TIMEOUT", "240"))  # the whole workflow, hard
 CONFIG_FILES = [REPO / "config.yaml", REPO / "config" / "smoke.yaml", HERE / "cluster.yaml"]
 GPU_RULES = {"train": "train", "start": "hysteresis_start", "sweep": "hysteresis_sweep"}  # plan kind -> rule
-MINUTES = {"ResNet18": 35, "VGG11_BN_MLP": 30, "SimpleCNN": 20}  # profiles/slurm's runtime, attempt 1
+MINUTES = {"ResNet18": 35, "VGG11_BN_MLP": 30, "SimpleCNN": 20}  # the rules' runtime, attempt 1
 
 
 def _slurm_ready() -> str | None:
@@ -340,8 +340,9 @@ def test_training_jobs_went_through_sbatch_with_one_gpu(dag):
         minutes = MINUTES[PLAN.runs[path].config.arch]
         for attempt, line in enumerate(lines, start=1):
             assert "--gpus=1" in line and "-p debug" in line and "--requeue" in line, line
-            assert "--cpus-per-task=1" in line, line
-            # the profile's runtime by architecture, times the attempt
+            assert "--cpus-per-task=1" in line, line  # the rules' threads (smoke: 1)
+            assert "--mem 1500" in line or "--mem=1500" in line, line
+            # the rules' runtime by architecture, times the attempt
             assert re.search(rf" -t {minutes * attempt} ", line), line
     # tables, analyses and figures ran locally (localrules), not through sbatch
     for rule in ("run_table", "tables", "analyze", *(f"figures_{name}" for name in PLAN.experiments)):
@@ -410,3 +411,61 @@ def test_other_runs_ran_once(dag):
 def test_no_process_outlived_the_dag(dag):
     assert not dag.leftovers, "processes of the DAG were still running after it ended (killed now):\n" + \
         "\n".join(dag.leftovers)
+
+
+# --- Slurm job arrays: the training runs of a small experiment as one array (plugin 2.8's
+# --slurm-array-jobs). All runs have one architecture, hence one time limit: the plugin submits
+# an array with its first job's resources (docs/cluster.md).
+ARRAY_DAG_TIMEOUT = float(os.environ.get("DUALGRAD_SLURM_ARRAY_TIMEOUT", "150"))
+ARRAY_LAMS = [0.2, 0.4, 0.6]
+
+
+@pytest.fixture(scope="module")
+def array_dag(tmp_path_factory) -> Dag:
+    from workflow_helpers import p_only_overlay
+
+    work = tmp_path_factory.mktemp("slurm-arrays")
+    dag = Dag(work)
+    dag.results = work / "results" / "arrays"
+    profile = render_profile(work / "profile")
+    overlay = p_only_overlay("results/arrays", {"arch": ["SimpleCNN"], "lam": ARRAY_LAMS, "eta": [0.4], "seed": [0]},
+                             gpus_per_job=1, n_train=128, epochs=1)
+    (work / "arrays.yaml").write_text(yaml.safe_dump(overlay))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLURM_", "DUALGRAD_"))}
+    env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
+    cmd = [str(BIN / "snakemake"), "--snakefile", str(REPO / "Snakefile"), "--directory", str(work),
+           "--workflow-profile", str(profile), "--configfile", str(REPO / "config.yaml"), "arrays.yaml",
+           "--slurm-array-jobs=train", "--verbose"]
+    t0 = time.monotonic()
+    with open(work / "snakemake.log", "w") as log:
+        snakemake = subprocess.Popen(cmd, cwd=work, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
+        try:
+            dag.returncode = snakemake.wait(timeout=ARRAY_DAG_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            pass
+        finally:
+            dag.timings["workflow"] = time.monotonic() - t0
+            _stop(snakemake)
+            if jobs := dag_jobs("PENDING,RUNNING,REQUEUED,SUSPENDED"):
+                subprocess.run(["scancel", *jobs], timeout=15)
+            dag.leftovers = _kill_leftovers(work)
+    print(f"\nslurm array DAG: {dag.timings['workflow']:.0f}s")
+    return dag
+
+
+def test_training_runs_can_go_as_one_slurm_array(array_dag):
+    assert array_dag.returncode == 0, array_dag.log[-3000:]
+    log = array_dag.log
+    calls = [line for line in log.splitlines() if "Submitting array job with sbatch call:" in line]
+    assert len(calls) == 1 and f"--array=1-{len(ARRAY_LAMS)}" in calls[0], calls
+    assert " -t 20 " in calls[0] and "--gpus=1" in calls[0] and "--cpus-per-task=1" in calls[0], calls[0]
+    tasks = set()
+    for path in (array_dag.results / "runs").glob("**/*.json"):
+        result = json.loads(path.read_text())
+        validate_run(result)
+        assert result["status"] == "ok"
+        tasks.add(result["provenance"]["slurm"]["SLURM_ARRAY_TASK_ID"])
+    assert tasks == {str(i) for i in range(1, len(ARRAY_LAMS) + 1)}, "each run is one task of the array"
+    assert (array_dag.results / "P" / "figures" / "error_vs_lambda.png").is_file()
+    assert not array_dag.leftovers

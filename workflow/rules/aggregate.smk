@@ -2,17 +2,12 @@
 # then the summary table and the analysis JSON.
 
 
-localrules:
-    run_table,
-    tables,
-    analyze,
-
-
 rule run_table:
     output:
         f"{RESULTS}/{{experiment}}/tables/plan.json",
     log:
         f"{RESULTS}/logs/run_table/{{experiment}}.log",
+    localrule: True
     params:
         rows=lambda wc: PLAN.experiments[wc.experiment].rows,
     run:
@@ -38,6 +33,7 @@ rule tables:
         ),
     log:
         f"{RESULTS}/logs/tables/{{experiment}}.log",
+    localrule: True
     conda:
         "../../envs/analysis.yaml"
     params:
@@ -65,6 +61,7 @@ rule analyze:
         analysis=f"{RESULTS}/{{experiment}}/analysis.json",
     log:
         f"{RESULTS}/logs/analyze/{{experiment}}.log",
+    localrule: True
     conda:
         "../../envs/analysis.yaml"
     params:

@@ -7,22 +7,42 @@ import shlex
 import sys
 from pathlib import Path
 
-# Import the package from this checkout even where it is not installed (parse time only).
-sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
+def workflow_checkout():
+    """The folder this workflow's files come from (two above this rules file). Not
+    workflow.basedir: used as a module, that is the importing project's folder."""
+    return Path(workflow.current_basedir.get_path_or_uri(secret_free=True)).parents[1]
+
+
+# The package's sources travel with the workflow: Snakemake imports them here, and every job runs
+# them (python_command), so a clone, a module and a conda env all run this checkout's code. Where they are missing (a remote module), an installed dualgrad is used.
+SRC = workflow_checkout() / "src"
+if (SRC / "dualgrad").is_dir():
+    sys.path.insert(0, str(SRC))
+
+import dualgrad
 from dualgrad import ALGORITHM_VERSION
 from dualgrad.plan import FIGURES, build_plan
 from dualgrad.workflow_config import validate_workflow_config
 
 
 def python_command():
-    """`python` of the job's conda env or container; otherwise the interpreter running Snakemake
-    (so `.venv/bin/snakemake` works without an activated venv)."""
-    return (
-        "python"
-        if workflow.deployment_settings.deployment_method
-        else shlex.quote(sys.executable)
-    )
+    """The interpreter of the jobs, with the workflow's own src/ as its PYTHONPATH.
+
+    `python` of the job's conda env or container; otherwise the interpreter running Snakemake
+    (so `.venv/bin/snakemake` works without an activated venv); DUALGRAD_PYTHON names another
+    one, e.g. an environment built from envs/*.yaml with pip where conda is not used. The
+    PYTHONPATH is set in the command itself because Snakemake drops an inherited one in conda
+    envs; it holds only src/, so nothing else of the host leaks in."""
+    if os.environ.get("DUALGRAD_PYTHON"):
+        python = shlex.quote(os.environ.get("DUALGRAD_PYTHON"))
+    elif workflow.deployment_settings.deployment_method:
+        python = "python"
+    else:
+        python = shlex.quote(sys.executable)
+    if (SRC / "dualgrad").is_dir():
+        return f"env PYTHONPATH={shlex.quote(str(SRC))} {python}"
+    return python
 
 
 # A typo or out-of-range value stops here, before any job, naming the key. (Schema defaults are
@@ -32,9 +52,38 @@ validate_workflow_config(config, workflow.source_path("../schemas/config.schema.
 PLAN = build_plan(config)
 RESULTS = config["results_dir"]
 DATA_ROOT = config.get("data_root", "resources/data")
-PACKAGE = Path(workflow.basedir) / "src" / "dualgrad"
+PACKAGE = Path(dualgrad.__file__).parent  # src/dualgrad, or the installed package
 PYTHON = python_command()
 EXPERIMENTS = "|".join(PLAN.experiments) or "none"
+
+
+# Resources of one training job (train, hysteresis_start, hysteresis_sweep), in the rules so that
+# any executor gets them and a profile only adds site settings. Wall time (minutes, sbatch -t) by
+# architecture: measured ~9-12 GPU-minutes per 100-epoch ResNet-18 CIFAR run, ResNet-34 ~1.8x,
+# VGG11 ~0.7x, SimpleCNN ~0.3x; value = 12 min x factor x 2 (slower GPUs, shared nodes) + 10 min
+# (start-up, data, compile), rounded up to 5. Shorter runs (hysteresis starts, sweeps) get the
+# same, safe value. Each retry gets the time and memory times the attempt (a retry resumes from
+# its checkpoint anyway).
+TRAIN_MINUTES = {
+    "ResNet34": 55,
+    "ResNet18": 35,
+    "VGG11": 30,
+    "VGG11_BN_MLP": 30,
+    "SimpleCNN": 20,
+}
+TRAIN_MEM_MB = 8000  # host memory: PyTorch + CUDA context + CIFAR as uint8, with margin
+GPUS_PER_JOB = config.get("gpus_per_job", 1)
+# CPU threads of a training job = the CPUs it is given (Slurm: --cpus-per-task). A GPU job's data
+# lives on the GPU; its CPU threads launch kernels, evaluate and compile.
+TRAIN_THREADS = config.get("threads") or (4 if GPUS_PER_JOB else 1)
+
+
+def train_runtime(path, attempt):
+    return TRAIN_MINUTES.get(PLAN.runs[path].config.arch, 60) * attempt
+
+
+def train_mem_mb(attempt):
+    return TRAIN_MEM_MB * attempt
 
 
 def run_config_json(path):
@@ -66,6 +115,14 @@ def experiment_results(experiment):
     return files
 
 
+def all_run_results():
+    """Every run JSON of the plan; in figures-only mode just those that exist."""
+    files = [f"{RESULTS}/{path}.json" for path in PLAN.runs]
+    if config["figures_only"]:
+        files = [f for f in files if Path(f).is_file()]
+    return files
+
+
 def package_files(*parts):
     """Package sources a step reads; editing them reruns that step and everything after it."""
     target = PACKAGE.joinpath(*parts)
@@ -82,7 +139,9 @@ def figure_files(experiment, ext):
 
 
 def all_targets():
-    targets = []
+    targets = (
+        [f"{RESULTS}/runs.parquet", f"{RESULTS}/runs.csv"] if PLAN.experiments else []
+    )
     for name in PLAN.experiments:
         targets += [f"{RESULTS}/{name}/summary.csv", f"{RESULTS}/{name}/analysis.json"]
         targets += figure_files(name, "png") + figure_files(name, "pdf")

@@ -4,16 +4,12 @@
 # nodes have no internet:  snakemake data --config download=true
 
 
-localrules:
-    data,
-    prepare_data,
-
-
 rule prepare_data:
     output:
         f"{DATA_ROOT}/manifests/{{dataset}}.json",
     log:
         f"{RESULTS}/logs/prepare_data/{{dataset}}.log",
+    localrule: True
     conda:
         "../../envs/train.yaml"
     params:
@@ -33,3 +29,4 @@ rule data:
                 for run in PLAN.runs.values()
             }
         ),
+    localrule: True

@@ -11,9 +11,13 @@ rule hysteresis_start:
         f"{RESULTS}/logs/hysteresis/{{run}}/start~{{start}}.log",
     conda:
         "../../envs/train.yaml"
-    threads: config.get("threads") or 1
+    threads: TRAIN_THREADS
     resources:
-        gpu=config.get("gpus_per_job", 1),
+        gpu=GPUS_PER_JOB,
+        runtime=lambda wc, attempt: train_runtime(
+            f"hysteresis/{wc.run}/start~{wc.start}", attempt
+        ),
+        mem_mb=lambda wc, attempt: train_mem_mb(attempt),
     params:
         python=PYTHON,
         config=lambda wc: run_config_json(f"hysteresis/{wc.run}/start~{wc.start}"),
@@ -35,9 +39,13 @@ rule hysteresis_sweep:
         f"{RESULTS}/logs/hysteresis/{{run}}/sweep~{{sweep}}.log",
     conda:
         "../../envs/train.yaml"
-    threads: config.get("threads") or 1
+    threads: TRAIN_THREADS
     resources:
-        gpu=config.get("gpus_per_job", 1),
+        gpu=GPUS_PER_JOB,
+        runtime=lambda wc, attempt: train_runtime(
+            f"hysteresis/{wc.run}/sweep~{wc.sweep}", attempt
+        ),
+        mem_mb=lambda wc, attempt: train_mem_mb(attempt),
     params:
         python=PYTHON,
         config=lambda wc: run_config_json(f"hysteresis/{wc.run}/sweep~{wc.sweep}"),

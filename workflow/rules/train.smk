@@ -18,9 +18,11 @@ rule train:
         f"{RESULTS}/logs/runs/{{run}}.log",
     conda:
         "../../envs/train.yaml"
-    threads: config.get("threads") or 1
+    threads: TRAIN_THREADS
     resources:
-        gpu=config.get("gpus_per_job", 1),
+        gpu=GPUS_PER_JOB,
+        runtime=lambda wc, attempt: train_runtime(f"runs/{wc.run}", attempt),
+        mem_mb=lambda wc, attempt: train_mem_mb(attempt),
     params:
         python=PYTHON,
         config=lambda wc: run_config_json(f"runs/{wc.run}"),
