@@ -185,11 +185,12 @@ def _bracket(lams: np.ndarray, lam_c: float) -> list[float]:
 
 
 def fit_transition(lams: Sequence[float], cells: Sequence[Sequence[float]], params: dict | None,
-                   *salt: int) -> dict:
+                   *salt: int, samples: bool = False) -> dict:
     """λ_c of the seed-mean error over λ with its bootstrap interval (seeds resampled within each λ).
 
     ``cells[i]`` holds the per-seed errors at ``lams[i]``. Needs >= 3 λ with data; the
-    result says in ``fit`` why it could not fit otherwise.
+    result says in ``fit`` why it could not fit otherwise. ``samples``: also return the
+    bootstrap λ_c under ``"_samples"`` (for statistics across fits; not for the JSON).
     """
     p = settings(params)
     chance, conf, n_boot = float(p["chance"]), float(p["confidence"]), int(p["bootstrap_resamples"])
@@ -226,6 +227,8 @@ def fit_transition(lams: Sequence[float], cells: Sequence[Sequence[float]], para
                width_interval=percentile_interval(boot["width"], conf), ordered_level=float(point["lo"][0]),
                resolved=resolved, bracket=bracket, at_grid_edge=edge,
                single_seed=bool(max(len(c) for _, c in pairs) < 2))
+    if samples:
+        out["_samples"] = boot["lambda_c"]
     return out
 
 
@@ -260,3 +263,65 @@ def compare_to_threshold(interval: Sequence[float | None], threshold: float, cla
         return evidence(NOT_SUPPORTED, f"{text} lies entirely {'above' if claim_below else 'below'} {threshold:g}"
                                        f" (claim: {rel} {threshold:g})")
     return evidence(UNDECIDED, f"{text} contains the threshold {threshold:g}: the data cannot decide")
+
+
+# ------------------------------------------------------------------ tables
+def cells_of(runs, by: Sequence[str], value: str = "test_error") -> dict[tuple, list[float]]:
+    """(group key) -> the per-seed values of ``value`` (finite only)."""
+    out: dict[tuple, list[float]] = {}
+    if runs is None or len(runs) == 0:
+        return out
+    for key, g in runs.groupby(list(by), sort=False, dropna=False):
+        key = key if isinstance(key, tuple) else (key,)
+        out[key] = _finite(g[value]).tolist()
+    return out
+
+
+def with_mean_intervals(summary, runs, by: Sequence[str], metric: str, params: dict | None):
+    """``summary`` plus ``<metric>_ci_low`` / ``_ci_high``: bootstrap interval of each cell's seed mean."""
+    summary = summary.copy()
+    cells = cells_of(runs, by, metric) if metric in getattr(runs, "columns", []) else {}
+    lows, highs = [], []
+    for i, (_, row) in enumerate(summary.iterrows()):
+        key = tuple(row[b] for b in by)
+        match = next((v for k, v in cells.items() if _same_key(k, key)), [])
+        ci = mean_interval(match, params, i)["interval"]
+        lows.append(ci[0])
+        highs.append(ci[1])
+    summary[f"{metric}_ci_low"], summary[f"{metric}_ci_high"] = lows, highs
+    return summary
+
+
+def _same_key(a: tuple, b: tuple) -> bool:
+    for x, y in zip(a, b):
+        if isinstance(x, (int, float, np.floating)) and isinstance(y, (int, float, np.floating)):
+            if not math.isclose(float(x), float(y), rel_tol=0, abs_tol=1e-9):
+                return False
+        elif x != y:
+            return False
+    return len(a) == len(b)
+
+
+def collapsed_at_chance(cells: dict, chance: float, tol: float = 5e-3) -> list:
+    """Keys of cells whose >= 2 seeds all sit at chance (std 0): the argmax-std rule cannot see them."""
+    out = []
+    for key, values in cells.items():
+        v = np.asarray(values, dtype=float)
+        if len(v) >= 2 and np.all(np.abs(v - chance) <= tol) and float(np.std(v)) <= 1e-9:
+            out.append(key)
+    return out
+
+
+def overlapping_groups(named_intervals: dict[str, Sequence[float | None]]) -> list[list[str]]:
+    """Names grouped by chains of overlapping intervals (sorted by their lower ends)."""
+    items = sorted(((lo, hi, name) for name, (lo, hi) in named_intervals.items() if lo is not None and hi is not None))
+    groups: list[list[str]] = []
+    top = -math.inf
+    for lo, hi, name in items:
+        if groups and lo <= top:
+            groups[-1].append(name)
+            top = max(top, hi)
+        else:
+            groups.append([name])
+            top = hi
+    return groups
