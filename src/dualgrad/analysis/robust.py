@@ -104,9 +104,10 @@ def t_stretch(n_seeds: int, confidence: float) -> float:
 
 
 def stretched(point: float, interval: Sequence[float | None], factor: float) -> list[float | None]:
+    """The interval stretched about ``point`` by ``factor``; no interval when the factor is unknown (one seed)."""
     lo, hi = interval
-    if lo is None or hi is None or not math.isfinite(factor):
-        return [lo, hi]
+    if lo is None or hi is None or point is None or not math.isfinite(factor):
+        return [None, None]
     return [float(point - (point - lo) * factor), float(point + (hi - point) * factor)]
 
 
@@ -215,10 +216,11 @@ def fit_transition(lams: Sequence[float], cells: Sequence[Sequence[float]], para
     dof = sum(on_rise) if on_rise else min(len(c) for _, c in pairs) - 1
     percentile = percentile_interval(boot["lambda_c"], conf)
     interval = stretched(lam_c, percentile, t_stretch(dof + 1, conf))
-    interval = [max(interval[0], float(grid[0])), min(interval[1], float(grid[-1]))]
+    if interval[0] is not None:
+        interval = [max(interval[0], float(grid[0])), min(interval[1], float(grid[-1]))]
     resolved = not bool(point["at_width_floor"][0])
     bracket = _bracket(grid, lam_c)
-    if not resolved:  # a step sharper than the grid: λ_c anywhere between the two grid λ around it
+    if not resolved and interval[0] is not None:  # a step sharper than the grid: anywhere in the bracket
         interval = [min(interval[0], bracket[0]), max(interval[1], bracket[1])]
     spacing = float(np.min(np.diff(grid)))
     edge = bool(min(lam_c - grid[0], grid[-1] - lam_c) < spacing / 4)
@@ -244,6 +246,8 @@ def transition_caveats(fit: dict) -> list[str]:
     reasons = []
     if fit.get("single_seed"):
         reasons.append("one seed per λ: no seed-to-seed uncertainty can be estimated")
+    elif (fit.get("lambda_c_interval") or [None])[0] is None:
+        reasons.append("no interval: too few seeds on the rise of the transition")
     if fit.get("at_grid_edge"):
         reasons.append("the transition lies at the edge of the λ grid")
     return reasons

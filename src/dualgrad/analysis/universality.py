@@ -76,7 +76,8 @@ def universality_evidence(fits: dict[str, dict]) -> tuple[dict, dict]:
     known = [iv for iv in intervals.values() if iv[0] is not None]
     common = bool(known) and max(lo for lo, _ in known) <= min(hi for _, hi in known)
     described = "; ".join(f"{name} {f['lambda_c']:.3f} [{f['lambda_c_interval'][0]:.3f}, "
-                          f"{f['lambda_c_interval'][1]:.3f}]" for name, f in fits.items() if f["lambda_c"] is not None)
+                          f"{f['lambda_c_interval'][1]:.3f}]" for name, f in fits.items()
+                          if f["lambda_c"] is not None and f["lambda_c_interval"][0] is not None)
     detail = {"intervals_share_a_value": common, "overlapping_groups": groups}
     if len(fits) < 2:
         return robust.evidence(robust.UNDECIDED, "needs at least two architectures"), detail
@@ -146,10 +147,12 @@ def robust_universality(runs: pd.DataFrame, models: list[dict], params: dict, sp
     spread_fit = _population_std([f["lambda_c"] for f in fits.values()]) if fits else None
     spread_interval = [None, None]
     if len(samples) == len(fits) >= 2:
-        stretch = float(np.nanmedian([f["interval_stretch"] or np.nan for f in fits.values()]))
+        stretches = [f["interval_stretch"] for f in fits.values() if np.isfinite(f["interval_stretch"] or np.nan)]
+        stretch = float(np.median(stretches)) if stretches else float("nan")  # nan: one seed, no interval
         spread_interval = robust.stretched(spread_fit, robust.percentile_interval(
             np.std(np.stack(samples), axis=0), p["confidence"]), stretch)
-        spread_interval[0] = max(spread_interval[0], 0.0)
+        if spread_interval[0] is not None:
+            spread_interval[0] = max(spread_interval[0], 0.0)
     spread_evidence = robust.compare_to_threshold(spread_interval, threshold, True,
                                                   "population std of the fitted λ_c across architectures")
     if one_lambda_c["verdict"] == robust.UNDECIDED:
