@@ -174,8 +174,10 @@ def _load_checkpoint(path: Path, cfg: RunConfig, log) -> dict | None:
 
 def train(cfg: RunConfig, runtime: Runtime, output: str | os.PathLike, checkpoint: str | os.PathLike | None = None,
           init_model: str | os.PathLike | None = None, save_model: str | os.PathLike | None = None,
-          name: str | None = None, extra_provenance: dict | None = None) -> dict:
+          name: str | None = None, extra_provenance: dict | None = None, trajectory_probe=None) -> dict:
     """Train ``cfg`` and write its result JSON to ``output``; resume from ``checkpoint`` if present.
+
+    ``trajectory_probe(trainer) -> dict``: extra measurements stored with each λ-sweep point.
 
     All user errors (paths, dataset) are raised before the first training step.
     """
@@ -240,7 +242,8 @@ def train(cfg: RunConfig, runtime: Runtime, output: str | os.PathLike, checkpoin
         hist.train_seconds += t1 - t0
         hist.eval_seconds += t2 - t1
         if cfg.lam_schedule is not None and (epoch + 1) % cfg.epochs_per_lam == 0:
-            hist.trajectory.append({"lambda": lam, "error": 1 - acc})
+            hist.trajectory.append({"lambda": lam, "error": 1 - acc,
+                                    **(trajectory_probe(trainer) if trajectory_probe else {})})
         epoch_images = min(len(trainer.train_images), trainer.steps_per_epoch() * cfg.batch_size)
         progress.update(epoch + 1, hist.train_loss[-1], 1 - acc, epoch_images / max(t1 - t0, 1e-9), t2 - t0)
         if not math.isfinite(hist.train_loss[-1]):
