@@ -207,6 +207,12 @@ def test_hysteresis_gap(analysed):
     assert result["gap"] == pytest.approx(0.9 - at[0.5])
     assert result["two_branch"] is True
     assert result["loop_area"] == pytest.approx(np.trapezoid([0.9 - at[v] for v in sorted(at)], sorted(at)))
+    # one seed, neither branch moved, the collapsed branch at chance: the gap cannot carry the verdict
+    assert result["notebook_rule"]["verdict"] is True
+    assert result["two_branch_evidence"]["verdict"] == "undecided"
+    assert result["gap_per_seed"] == {"2": pytest.approx(result["gap"])} and result["gap_interval"] == [None, None]
+    movement = {m["branch"]: m for m in result["branch_movement"]}
+    assert not movement["up"]["moved"] and not movement["down"]["moved"] and movement["down"]["dead"]
 
 
 def test_analysis_json_is_strict_json(analysed):
