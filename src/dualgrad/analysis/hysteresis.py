@@ -145,6 +145,7 @@ def analyze(tables: dict, params: dict) -> tuple[pd.DataFrame, dict]:
     trajectory = trajectory[trajectory["run"].isin(ok_sweeps)]
     summary = describe(trajectory, ["branch", "lambda"], {"error": MEAN_STD_COUNT})
     summary = summary.sort_values(["branch", "lambda"], kind="stable").reset_index(drop=True)
+    summary = robust.with_mean_intervals(summary, trajectory, ["branch", "lambda"], "error", params)
     directions = branch_directions(trajectory) if len(trajectory) else {}
     up = next((b for b, d in directions.items() if d == "ascending"), None)
     down = next((b for b, d in directions.items() if d == "descending"), None)

@@ -111,6 +111,7 @@ def analyze(tables: dict, params: dict) -> tuple[pd.DataFrame, dict]:
                      "phases": {str(number(r["lambda"])): r["phase"] for _, r in s.iterrows()}})
     counts = summary["phase"].value_counts()
     fitted = fitted_line(usable_runs(tables["table"]), params)
+    summary = robust.with_group_fit(summary, "noise_rate", {number(f["noise_rate"]): f for f in fitted})
     p = robust.settings(params)
     excellent = params.get("excellent_below", 0.15)
     flags = summary["authors_flag"].value_counts() if len(summary) else {}

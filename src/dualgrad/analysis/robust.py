@@ -329,3 +329,15 @@ def overlapping_groups(named_intervals: dict[str, Sequence[float | None]]) -> li
             groups.append([name])
             top = hi
     return groups
+
+
+def with_group_fit(summary, key: str, fits: dict, prefix: str = "lambda_c_fit"):
+    """``summary`` plus the fitted λ_c of each row's group (``fits``: group value -> fit dict), repeated per row."""
+    summary = summary.copy()
+    values = {str(k): f for k, f in fits.items()}
+    pick = lambda row, f: (values.get(str(row[key])) or {}).get(f)  # noqa: E731
+    summary[prefix] = [pick(r, "lambda_c") for _, r in summary.iterrows()]
+    summary[f"{prefix}_ci_low"] = [(pick(r, "lambda_c_interval") or [None, None])[0] for _, r in summary.iterrows()]
+    summary[f"{prefix}_ci_high"] = [(pick(r, "lambda_c_interval") or [None, None])[1] for _, r in summary.iterrows()]
+    summary[f"{prefix}_width"] = [pick(r, "width") for _, r in summary.iterrows()]
+    return summary

@@ -119,6 +119,8 @@ def analyze(tables: dict, params: dict) -> tuple[pd.DataFrame, dict]:
     threshold = params.get("universality_std", 0.1)
     spread = float(np.std(critical)) if critical else None  # ddof=0 as the notebook
     complete = len(critical) == len(models) and len(models) >= 2
+    robust_part = robust_universality(usable_runs(tables["table"]), models, params, spread, threshold, complete)
+    summary = robust.with_group_fit(summary, "model", robust_part["lambda_c_fit_details"])
     return summary, {
         "models": models,
         "best_lambda": {m["model"]: m["best_lambda"] for m in models},
@@ -132,7 +134,7 @@ def analyze(tables: dict, params: dict) -> tuple[pd.DataFrame, dict]:
         "needs a critical λ (>= 2 seeds) for at least two architectures, each architecture",
         "lambda_c_crossing": {m["model"]: m["lambda_c_crossing"] for m in models},
         "lambda_c_crossing_std": _population_std([m["lambda_c_crossing"] for m in models]),
-        **robust_universality(usable_runs(tables["table"]), models, params, spread, threshold, complete),
+        **robust_part,
         "std_ddof": STD_DDOF,
     }
 
