@@ -141,6 +141,9 @@ def robust_slowing(at_eta: pd.DataFrame, drops: dict, params: dict, factor: floa
     conv = factor_interval(at_eta, "convergence_epoch", params, 2 * salt)
     relax = factor_interval(at_eta, "relax_efold_epoch", params, 2 * salt + 1)
     conv_caveats = [f"convergence epoch measures the schedule: {milestone['reason']}"] if milestone["flagged"] else []
+    for region, c in conv["counts"].items():
+        if c["runs"] and c["measured"] == 0:
+            conv_caveats.append(f"no {region} run converged (error < the convergence threshold)")
     relax_caveats = []
     for region, c in relax["counts"].items():
         if c["runs"] and c["measured"] < min_share * c["runs"]:
