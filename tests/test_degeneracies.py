@@ -124,7 +124,8 @@ def hysteresis_tables(seeds: list[int], up_errors, down_errors, probes: dict | N
                 continue
             for step, (lam, err) in enumerate(zip(order, errors)):
                 traj.append({"experiment": "V3", "run": run, "branch": branch, "seed": seed, "step": step,
-                             "lambda": lam, "error": err + 0.01 * seed * (err < 0.8), **((probes or {}).get(branch) or {})})
+                             "lambda": lam, "error": err + 0.01 * seed * (err < 0.8),
+                             **((probes or {}).get(branch) or {})})
     return {"table": table(rows), "trajectory": pd.DataFrame(traj, columns=["experiment", "run", "branch", "seed",
                                                                             "step", "lambda", "error",
                                                                             *TRAJECTORY_PROBES]),

@@ -8,13 +8,13 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from workflow_helpers import REPO, job_counts, snakemake
 
 from dualgrad.analysis import analyze
 from dualgrad.estimate import extension_summary, run_gpu_seconds
 from dualgrad.figures import plot
 from dualgrad.plan import build_plan
 from dualgrad.tidy import RESULT_COLUMNS, ROW_COLUMNS, TRAJECTORY_PROBES
-from workflow_helpers import REPO, job_counts, snakemake
 
 EXTENSIONS = {"K_const", "V3_rate", "size"}
 

@@ -14,8 +14,18 @@ from typing import Callable
 
 import pandas as pd
 
-from . import (ablation, anti_aligned, baselines, dynamics, hysteresis, phase, size_control, sweep, sweep_rate,
-               universality)
+from . import (
+    ablation,
+    anti_aligned,
+    baselines,
+    dynamics,
+    hysteresis,
+    phase,
+    size_control,
+    sweep,
+    sweep_rate,
+    universality,
+)
 from .stats import STD_DDOF, json_safe
 
 ANALYZERS: dict[str, Callable[[dict, dict], tuple[pd.DataFrame, dict]]] = {

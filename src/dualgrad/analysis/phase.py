@@ -73,7 +73,8 @@ def summarize(table: pd.DataFrame, params: dict) -> pd.DataFrame:
         phase_label(number(r["test_error_mean"]), number(r["test_error_std"]), params.get("collapse_above", 0.5),
                     params.get("critical_std_above", 0.05)) for _, r in summary.iterrows()])
     summary.insert(3, "authors_flag", [
-        authors_flag(number(r["test_error_mean"]), params.get("collapse_above", 0.5), params.get("excellent_below", 0.15))
+        authors_flag(number(r["test_error_mean"]), params.get("collapse_above", 0.5),
+                     params.get("excellent_below", 0.15))
         for _, r in summary.iterrows()])
     return summary
 

@@ -14,8 +14,19 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import (ablation, anti_aligned, baselines, dynamics, hysteresis, phase, size_control, style, sweep, sweep_rate,
-               universality)
+from . import (
+    ablation,
+    anti_aligned,
+    baselines,
+    dynamics,
+    hysteresis,
+    phase,
+    size_control,
+    style,
+    sweep,
+    sweep_rate,
+    universality,
+)
 
 _MODULES = {
     "universality": universality,
