@@ -127,3 +127,11 @@ def test_size_control_tells_a_sharpening_transition(tmp_path):
     assert plot("size_control", tables, summary, result, params, tmp_path)
     _, same = analyze("size_control", size_tables({"small": 0.04, "mid": 0.04, "large": 0.04}), params)
     assert same["sharpening_evidence"]["verdict"] == "undecided"  # overlapping widths: a crossover or too little data
+
+
+@pytest.mark.parametrize("analysis", ["sweep_rate", "size_control"])
+def test_extension_analyses_and_figures_survive_no_data(analysis, tmp_path):
+    tables = {"table": _table([])}
+    summary, result = analyze(analysis, tables, {})
+    json.dumps(result, allow_nan=False)
+    assert len(plot(analysis, tables, summary, result, {}, tmp_path)) == 2
