@@ -165,19 +165,24 @@ def fit_logistic_step(lams: Sequence[float], means: np.ndarray, chance: float) -
     sse, _ = _sse_on_grid(means, lams, cc, ww, chance)
     best = np.argmin(sse, axis=1)
     c0, w0 = cc[best], ww[best]
-    # Refine: a finer grid around each resample's best point (one coarse step either side).
+    # Refine twice: a finer grid around each resample's best point (one coarse step either side, then
+    # a tenth of that), so that neither λ_c nor the width is quantised at the precision of the data.
     dc, ratio = c_grid[1] - c_grid[0], w_grid[1] / w_grid[0]
-    oc = np.linspace(-dc, dc, 21)
-    ow = np.geomspace(1 / ratio, ratio, 9)
-    oc, ow = (a.ravel() for a in np.meshgrid(oc, ow, indexing="ij"))
-    centres = np.clip(c0[:, None] + oc[None, :], lams[0], lams[-1])
-    widths = np.clip(w0[:, None] * ow[None, :], w_min, w_max)
-    sse, lo = _local_sse(means, lams, centres, widths, chance)
-    k = np.argmin(sse, axis=1)
     rows = np.arange(len(means))
-    width = widths[rows, k]
-    return {"lambda_c": centres[rows, k], "width": width, "lo": lo[rows, k],
-            "at_width_floor": width <= w_min * ratio ** 0.5}
+    for scale in (1.0, 0.1):
+        oc = np.linspace(-dc * scale, dc * scale, 15)
+        ow = np.geomspace(ratio ** -scale, ratio ** scale, 11)
+        oc, ow = (a.ravel() for a in np.meshgrid(oc, ow, indexing="ij"))
+        centres = np.clip(c0[:, None] + oc[None, :], lams[0], lams[-1])
+        widths = np.clip(w0[:, None] * ow[None, :], w_min, w_max)
+        sse, lo = _local_sse(means, lams, centres, widths, chance)
+        k = np.argmin(sse, axis=1)
+        c0, w0, lo0 = centres[rows, k], widths[rows, k], lo[rows, k]
+    return {"lambda_c": c0, "width": w0, "lo": lo0, "at_width_floor": w0 <= w_min * ratio ** 0.5}
+
+
+def _non_negative(interval: list) -> list:
+    return [None if interval[0] is None else max(interval[0], 0.0), interval[1]]
 
 
 def _bracket(lams: np.ndarray, lam_c: float) -> list[float]:
@@ -226,7 +231,10 @@ def fit_transition(lams: Sequence[float], cells: Sequence[Sequence[float]], para
     edge = bool(min(lam_c - grid[0], grid[-1] - lam_c) < spacing / 4)
     out.update(lambda_c=lam_c, lambda_c_interval=interval, lambda_c_percentile_interval=percentile,
                interval_stretch=t_stretch(dof + 1, conf), width=float(point["width"][0]),
-               width_interval=percentile_interval(boot["width"], conf), ordered_level=float(point["lo"][0]),
+               width_interval=_non_negative(stretched(float(point["width"][0]),
+                                                      percentile_interval(boot["width"], conf),
+                                                      t_stretch(dof + 1, conf))),
+               ordered_level=float(point["lo"][0]),
                resolved=resolved, bracket=bracket, at_grid_edge=edge,
                single_seed=bool(max(len(c) for _, c in pairs) < 2))
     if samples:

@@ -50,12 +50,12 @@ def size_control(summary, analysis_json, params, **_):
             ax.set_xscale("log")
             ax.set_xticks(sorted(sizes.values()), [f"{v:g}" for v in sorted(sizes.values())])
             ax.minorticks_off()
+        ax.margins(x=0.15, y=0.15)
     ax_width.set_ylabel("Width w of the logistic step (95% CI)")
     ax_lc.set_ylabel("λ_c (95% CI)")
     verdict = (analysis_json.get("sharpening_evidence") or {}).get("verdict")
     if verdict:
-        ax_width.text(0.02, 0.98, f"sharpens with size: {verdict}", transform=ax_width.transAxes, fontsize=6,
-                      va="top", color="0.3")
+        ax_width.set_title(f"Transition width (sharpens with size: {verdict})", fontsize=8)
     return fig
 
 

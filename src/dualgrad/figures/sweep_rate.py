@@ -28,6 +28,8 @@ def sweep_rate(summary, analysis_json, params, **_):
     ax_gap.set_xscale("log")
     ticks = sorted({p["epochs_per_lam"] for p in pairs})
     ax_gap.set_xticks(ticks, [str(t) for t in ticks])
+    ax_gap.minorticks_off()
+    ax_gap.margins(x=0.1)
     style.reference_line(ax_gap, analysis_json.get("two_branch_gap"), label="the notebook's two-branch gap")
     style.reference_line(ax_gap, 0.0, **style.CHANCE)
     ax_gap.set_xlabel("Epochs per λ")
