@@ -61,3 +61,18 @@ def test_sweep_from_a_rejected_start_is_skipped_not_failed(tmp_path, start):
     validate_run(result)
     assert result["status"] == "skipped" and result["test_error"] is None
     assert json.loads((tmp_path / "down.json").read_text())["rejected_starts"][0]["path"].endswith("rejected.json")
+
+
+def test_sweep_records_how_far_the_model_moved_and_whether_it_is_alive(start, tmp_path):
+    folder, _ = start
+    slow = run_sweep(sweep_config(), RUNTIME, tmp_path / "slow.json", folder / "start.pt", [folder / "start.json"])
+    fast = run_sweep(sweep_config(lr=0.05), RUNTIME, tmp_path / "fast.json", folder / "start.pt",
+                     [folder / "start.json"])
+    for result in (slow, fast):
+        validate_run(result)
+        for point in result["trajectory"]:
+            assert 0 < point["param_distance_rel"] and point["param_distance"] > 0
+            assert 0.1 <= point["modal_class_share"] <= 1.0  # 10 classes: at least one in ten
+            assert 0 <= point["prediction_entropy"] <= torch.log(torch.tensor(10.0)).item() + 1e-6
+    # a 100x larger learning rate moves the model much further from its start
+    assert fast["trajectory"][-1]["param_distance"] > 5 * slow["trajectory"][-1]["param_distance"]

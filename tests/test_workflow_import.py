@@ -66,3 +66,28 @@ def test_imported_figures_exist(imported):
                       ("V3", "hysteresis"), ("A", "main_sweep")):
         assert (results / exp / "figures" / f"{name}.png").stat().st_size > 10_000
 
+
+
+def test_imported_analyses_carry_robust_estimates_beside_the_notebook_verdicts(imported):
+    """P, K, N, V3: the notebook's verdict under its own name, and an interval and an evidence verdict beside it."""
+    results, _ = imported
+    read = {exp: json.loads((results / exp / "analysis.json").read_text()) for exp in ("P", "K", "N", "V3")}
+    verdicts = ("supported", "not supported", "undecided")
+    p = read["P"]
+    assert p["universal"] is False and p["notebook_rule"]["verdict"] is False  # the notebook's rule, unchanged
+    assert p["critical_lambda"]["SimpleCNN"] == 0.35
+    assert p["argmax_std_degeneracy"]["SimpleCNN"]["detected"] is True
+    assert all(lo <= p["lambda_c_fit"][m] <= hi for m, (lo, hi) in p["lambda_c_fit_interval"].items())
+    assert p["universality_evidence"]["verdict"] in verdicts and p["universality_evidence"]["reason"]
+    k = read["K"]
+    assert k["notebook_rule"]["verdict"]["0.4"] is False
+    assert k["slowing_down_evidence"]["0.4"]["verdict"] in verdicts
+    assert k["slowing_down_relaxation_interval"]["0.4"][0] is not None
+    n = read["N"]
+    assert n["collapse_onset_line"] == n["critical_line"]
+    assert set(n["lambda_c_fit_interval"]) == {"0.2", "0.4", "0.6", "0.8"}
+    v3 = read["V3"]
+    assert v3["two_branch"] is True and v3["two_branch_evidence"]["verdict"] == "undecided"
+    assert v3["bootstrap"]["bootstrap_resamples"] > 0
+    summary = pd.read_csv(results / "P" / "summary.csv")
+    assert {"lambda_c_fit", "lambda_c_fit_ci_low", "lambda_c_fit_ci_high", "test_error_ci_low"} <= set(summary)

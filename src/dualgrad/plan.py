@@ -33,6 +33,8 @@ FIGURES = {
     "baselines": ["baselines"],
     "phase": ["phase_diagram", "phase_curves"],
     "hysteresis": ["hysteresis"],
+    "sweep_rate": ["sweep_rate"],
+    "size_control": ["size_control"],
 }
 ANALYSES = tuple(FIGURES)
 _CORE = ("arch", "method", "value_source", "K", "renorm", "lam", "eta", "seed")
@@ -140,7 +142,8 @@ def _scaled(value: float, factor: float) -> float:
 def build_plan(config: dict) -> Plan:
     """All runs of all experiments in ``config`` (the workflow config, already schema-validated).
 
-    ``share_runs: false`` gives every experiment its own copy of each run
+    Experiments marked ``extension: true`` join only when the config says
+    ``extensions: true``. ``share_runs: false`` gives every experiment its own copy of each run
     (``runs/<experiment>/...``): for imported results, where the authors
     trained "identical" runs separately in each experiment.
     """
@@ -152,6 +155,8 @@ def build_plan(config: dict) -> Plan:
     for name, spec in (config.get("experiments") or {}).items():
         if spec.get("enabled", True) is False:
             continue
+        if spec.get("extension", False) and not config.get("extensions", False):
+            continue  # an opt-in extension experiment: only with `extensions: true`
         analysis = spec.get("analysis")
         if analysis not in ANALYSES:
             raise ConfigError(f"experiments.{name}.analysis",

@@ -28,6 +28,8 @@ RESULT_COLUMNS = ["status", "test_acc", "test_error", "best_acc", "best_error", 
 SETTING_COLUMNS = ["dataset", "width", "epochs", "lr", "batch_size"]
 DYNAMICS_KEYS = ["test_acc", "test_error", "train_loss", "avg_cos", "avg_gmix_norm", "lr", "lam"]
 DYNAMICS_LABELS = ["experiment", "run", "condition", "region", "model", "method", "lambda", "noise_rate", "seed"]
+# What a sweep records with each λ point beyond its error (dualgrad.hysteresis.SweepProbe); absent when imported.
+TRAJECTORY_PROBES = ["param_distance", "param_distance_rel", "modal_class_share", "prediction_entropy"]
 TABLE_FILES = ("runs", "table", "dynamics", "trajectory", "missing")
 
 
@@ -72,13 +74,13 @@ def collect_tables(rows: list[dict], results_dir: str | Path,
         for step, point in enumerate(result.get("trajectory") or []):
             trajectory.append({"experiment": row["experiment"], "run": row["run"], "branch": row.get("branch"),
                                "seed": row.get("seed"), "step": step, "lambda": point["lambda"],
-                               "error": point["error"]})
+                               "error": point["error"], **{k: point.get(k) for k in TRAJECTORY_PROBES}})
     return {
         "runs": pd.DataFrame(rows, columns=ROW_COLUMNS),
         "table": pd.DataFrame(table, columns=ROW_COLUMNS + SETTING_COLUMNS + RESULT_COLUMNS),
         "dynamics": pd.DataFrame(dynamics, columns=DYNAMICS_LABELS + ["epoch"] + DYNAMICS_KEYS),
         "trajectory": pd.DataFrame(trajectory, columns=["experiment", "run", "branch", "seed", "step", "lambda",
-                                                        "error"]),
+                                                        "error", *TRAJECTORY_PROBES]),
         "missing": pd.DataFrame(missing, columns=["experiment", "run", "reason"]),
     }
 

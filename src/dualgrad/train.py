@@ -157,8 +157,10 @@ class _null:
 
 def train(cfg: RunConfig, runtime: Runtime, output: str | os.PathLike, checkpoint: str | os.PathLike | None = None,
           init_model: str | os.PathLike | None = None, save_model: str | os.PathLike | None = None,
-          name: str | None = None, extra_provenance: dict | None = None) -> dict:
+          name: str | None = None, extra_provenance: dict | None = None, trajectory_probe=None) -> dict:
     """Train ``cfg`` and write its result JSON to ``output``; resume from ``checkpoint`` if present.
+
+    ``trajectory_probe(trainer) -> dict``: extra measurements stored with each λ-sweep point.
 
     All user errors (paths, dataset) are raised before the first training step. A second run
     writing the same output waits for the first, then restores its result.
@@ -193,10 +195,11 @@ def train(cfg: RunConfig, runtime: Runtime, output: str | os.PathLike, checkpoin
         restored = finished.restore(cfg, start_sha, log)
         if restored is not None:
             return restored
-        return _train(cfg, runtime, finished, init_model, start_sha, name, provenance, log)
+        return _train(cfg, runtime, finished, init_model, start_sha, name, provenance, log, trajectory_probe)
 
 
-def _train(cfg, runtime, finished: FinishedRun, init_model, start_sha, name, provenance, log) -> dict:
+def _train(cfg, runtime, finished: FinishedRun, init_model, start_sha, name, provenance, log,
+           trajectory_probe=None) -> dict:
     from .provenance import now
 
     started = now()
@@ -255,7 +258,8 @@ def _train(cfg, runtime, finished: FinishedRun, init_model, start_sha, name, pro
         hist.train_seconds += t1 - t0
         hist.eval_seconds += t2 - t1
         if cfg.lam_schedule is not None and (epoch + 1) % cfg.epochs_per_lam == 0:
-            hist.trajectory.append({"lambda": lam, "error": 1 - acc})
+            hist.trajectory.append({"lambda": lam, "error": 1 - acc,
+                                    **(trajectory_probe(trainer) if trajectory_probe else {})})
         epoch_images = min(len(trainer.train_images), trainer.steps_per_epoch() * cfg.batch_size)
         progress.update(epoch + 1, hist.train_loss[-1], 1 - acc, epoch_images / max(t1 - t0, 1e-9), t2 - t0)
         segment.update(end_epoch=epoch + 1, ended=now())

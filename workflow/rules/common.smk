@@ -22,6 +22,7 @@ if (SRC / "dualgrad").is_dir():
 
 import dualgrad
 from dualgrad import ALGORITHM_VERSION
+from dualgrad.estimate import extension_summary
 from dualgrad.plan import FIGURES, build_plan
 from dualgrad.workflow_config import validate_workflow_config
 
@@ -50,6 +51,9 @@ def python_command():
 validate_workflow_config(config, workflow.source_path("../schemas/config.schema.yaml"))
 
 PLAN = build_plan(config)
+# The opt-in extension experiments say what they cost (in dry runs too).
+if config.get("extensions"):
+    print("\n".join(extension_summary(PLAN, config)), file=sys.stderr)
 RESULTS = config["results_dir"]
 DATA_ROOT = config.get("data_root", "resources/data")
 PACKAGE = Path(dualgrad.__file__).parent  # src/dualgrad, or the installed package

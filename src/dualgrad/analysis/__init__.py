@@ -14,7 +14,18 @@ from typing import Callable
 
 import pandas as pd
 
-from . import ablation, anti_aligned, baselines, dynamics, hysteresis, phase, sweep, universality
+from . import (
+    ablation,
+    anti_aligned,
+    baselines,
+    dynamics,
+    hysteresis,
+    phase,
+    size_control,
+    sweep,
+    sweep_rate,
+    universality,
+)
 from .stats import STD_DDOF, json_safe
 
 ANALYZERS: dict[str, Callable[[dict, dict], tuple[pd.DataFrame, dict]]] = {
@@ -26,6 +37,8 @@ ANALYZERS: dict[str, Callable[[dict, dict], tuple[pd.DataFrame, dict]]] = {
     "baselines": baselines.analyze,
     "phase": phase.analyze,
     "hysteresis": hysteresis.analyze,
+    "sweep_rate": sweep_rate.analyze,  # extension: V3 sweep-rate control
+    "size_control": size_control.analyze,  # extension: the transition at several sizes
 }
 
 

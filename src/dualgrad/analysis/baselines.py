@@ -8,16 +8,21 @@ from __future__ import annotations
 
 import pandas as pd
 
+from . import robust
 from .stats import MEAN_STD_COUNT, STD_DDOF, describe, number, usable_runs
 
 
-def summarize(table: pd.DataFrame) -> pd.DataFrame:
-    return describe(usable_runs(table), ["condition", "lambda", "noise_rate"],
-                    {"test_error": MEAN_STD_COUNT, "best_error": ("mean", "std")})
+def summarize(table: pd.DataFrame, params: dict | None = None) -> pd.DataFrame:
+    """Per cell: mean/std/count and the bootstrap interval of the mean (``test_error_ci_low/high``): the
+    reference lines other experiments draw from these measured runs."""
+    runs = usable_runs(table)
+    summary = describe(runs, ["condition", "lambda", "noise_rate"],
+                       {"test_error": MEAN_STD_COUNT, "best_error": ("mean", "std")})
+    return robust.with_mean_intervals(summary, runs, ["condition", "lambda", "noise_rate"], "test_error", params)
 
 
 def analyze(tables: dict, params: dict) -> tuple[pd.DataFrame, dict]:
-    summary = summarize(tables["table"])
+    summary = summarize(tables["table"], params)
     best = []
     for eta, s in summary.groupby("noise_rate", sort=True):
         if s["test_error_mean"].notna().any():

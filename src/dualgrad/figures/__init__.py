@@ -14,7 +14,19 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import ablation, anti_aligned, baselines, dynamics, hysteresis, phase, style, sweep, universality
+from . import (
+    ablation,
+    anti_aligned,
+    baselines,
+    dynamics,
+    hysteresis,
+    phase,
+    size_control,
+    style,
+    sweep,
+    sweep_rate,
+    universality,
+)
 
 _MODULES = {
     "universality": universality,
@@ -25,6 +37,8 @@ _MODULES = {
     "baselines": baselines,
     "phase": phase,
     "hysteresis": hysteresis,
+    "sweep_rate": sweep_rate,
+    "size_control": size_control,
 }
 FIGURES: dict[str, list[str]] = {analysis: list(module.FIGURES) for analysis, module in _MODULES.items()}
 

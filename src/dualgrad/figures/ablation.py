@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from . import style
+from .baselines import draw_reference
 from .common import ordered_unique, rows_of
 
 PANELS = (
@@ -12,7 +13,7 @@ PANELS = (
 )
 
 
-def ablation(summary, analysis_json, params, **_):
+def ablation(tables, summary, analysis_json, params, extra=None, **_):
     fig, axes = style.figure(ncols=3, width=style.TEXT, height=2.5)
     conditions = ordered_unique(summary["condition"]) if not summary.empty else []
     for ax, (mean, std, ylabel, title) in zip(axes[0], PANELS):
@@ -30,7 +31,10 @@ def ablation(summary, analysis_json, params, **_):
         ax.set_xticks(lams)
     ax_err, ax_norm, ax_cos = axes[0]
     if ax_err.lines:
-        style.reference_line(ax_err, params.get("ce_baseline"), label="CE baseline")
+        table = tables.get("table") if tables else None
+        etas = ordered_unique(table["noise_rate"]) if table is not None and "noise_rate" in table else []
+        draw_reference(ax_err, (extra or {}).get("baselines"), "CE", etas[0] if len(etas) == 1 else 0.4,
+                       params.get("ce_baseline"))
         handles, labels = ax_err.get_legend_handles_labels()
         fig.legend(handles, labels, loc="outside lower center", ncol=len(labels), fontsize=7)
     if ax_norm.lines:

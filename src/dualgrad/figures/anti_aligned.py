@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from ..analysis.stats import lookup
 from . import style
+from .baselines import draw_reference
 from .common import rows_of, sorted_floats
 
 
-def anti_aligned(summary, analysis_json, params, **_):
+def anti_aligned(summary, analysis_json, params, extra=None, **_):
     fig, axes = style.figure(width=style.COLUMN, height=2.5)
     ax = axes[0, 0]
     if summary.empty:
@@ -17,8 +18,8 @@ def anti_aligned(summary, analysis_json, params, **_):
         s = rows_of(summary, noise_rate=eta)
         style.mean_std_line(ax, s["lambda"], s["test_error_mean"], s["test_error_std"], marker=style.marker(i),
                             color=style.colour(i), label=f"anti-aligned, {style.percent(eta)}")
-        ce = lookup(params.get("ce_baselines"), eta)
-        style.reference_line(ax, ce, label=f"CE baseline, {style.percent(eta)}", color=style.colour(i), alpha=0.7)
+        draw_reference(ax, (extra or {}).get("baselines"), "CE", eta, lookup(params.get("ce_baselines"), eta),
+                       colour=style.colour(i), suffix=f", {style.percent(eta)}")
     style.reference_line(ax, params.get("chance"), label="chance", **style.CHANCE)
     ax.set_title("Value labels (y+1) mod 10")
     ax.set_xlabel(style.LAMBDA)

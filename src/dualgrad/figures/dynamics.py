@@ -116,7 +116,19 @@ def convergence_time(tables, summary, analysis_json, params, **_):
                               (s[relax] + s["relax_efold_epoch_std"].fillna(0)).to_numpy() if relax in s else []])
         ax.set_ylim(0, max(axes_top, top * 1.3 if np.isfinite(top) and top > 0 else 10))
         axes_top = ax.get_ylim()[1]
+        entry = next((e for e in analysis_json.get("per_noise_rate", [])
+                      if e.get("noise_rate") is not None and abs(e["noise_rate"] - eta) < 1e-9), {})
+        milestone = entry.get("convergence_at_milestone") or {}
+        for k, e in enumerate(_lr_drops(tables.get("dynamics")) if tables.get("dynamics") is not None else []):
+            ax.axhline(e + 0.5, color="0.6", linewidth=0.6, linestyle=":",
+                       label="first epoch after a learning-rate drop" if k == 0 else None)
         notes = []
+        factor, ci = entry.get("slowing_down_relaxation", {}).get("factor"), entry.get("relaxation_factor_interval")
+        if factor is not None and ci and ci[0] is not None:
+            notes.append(f"relaxation critical/ordered: {factor:.2f} [{ci[0]:.2f}, {ci[1]:.2f}] (95% CI)")
+        if milestone.get("flagged"):
+            notes.append(f"{milestone['share_at_milestone']:.0%} of converged runs converge ≤ "
+                         f"{milestone['window']} epochs after an lr drop")
         if not conv.any():
             notes.append(f"no run reached error < {threshold:g}")
         if (s["convergence_epoch_count"] < s["test_error_count"]).any():

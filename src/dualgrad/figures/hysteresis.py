@@ -27,10 +27,24 @@ def hysteresis(summary, analysis_json, params, **_):
     lo, hi = analysis_json.get("ascending_at_gap"), analysis_json.get("descending_at_gap")
     if gap is not None and lam is not None:
         ax.annotate("", xy=(lam, hi), xytext=(lam, lo), arrowprops={"arrowstyle": "<->", "color": "0.25", "lw": 1})
-        ax.text(lam + 0.01, (lo + hi) / 2, f"gap at λ={lam:g}:\n{gap:.2f}", fontsize=7, va="center", color="0.25")
+        ci = analysis_json.get("gap_interval") or [None, None]
+        ci_text = f"\n95% CI [{ci[0]:.2f}, {ci[1]:.2f}]" if ci[0] is not None else "\nno interval (1 seed)"
+        ax.text(lam + 0.01, (lo + hi) / 2, f"gap at λ={lam:g}:\n{gap:.2f}{ci_text}", fontsize=7, va="center",
+                color="0.25")
     style.reference_line(ax, params.get("chance", 0.9), label="chance", **style.CHANCE)
     seeds = analysis_json.get("swept_seeds") or []
-    ax.set_title(f"Hysteresis ({len(seeds)} seed{'s' if len(seeds) != 1 else ''} swept)")
+    rejected = analysis_json.get("rejected_starts") or []
+    ax.set_title(f"Hysteresis ({len(seeds)} seed{'s' if len(seeds) != 1 else ''} swept"
+                 + (f", {len(rejected)} start{'s' if len(rejected) != 1 else ''} rejected" if rejected else "") + ")")
+    notes = [f"{m['branch']}, seed {m['seed']}: " + ("dead" if m.get("dead") else "unmoved")
+             for m in analysis_json.get("branch_movement") or [] if m.get("dead") or not m.get("moved")]
+    notes += [f"{r['start']} start, seed {r['seed']}:\n  rejected ({r['test_error']:.3f})" for r in rejected
+              if r.get("test_error") is not None]
+    verdict = (analysis_json.get("two_branch_evidence") or {}).get("verdict")
+    if verdict:
+        notes.insert(0, f"two branches: {verdict}")
+    if notes:
+        ax.text(0.02, 0.5, "\n".join(notes[:6]), transform=ax.transAxes, fontsize=5.5, va="center", color="0.3")
     ax.set_xlabel(style.LAMBDA)
     ax.set_ylabel(style.ERROR)
     ax.set_ylim(0, 1)

@@ -20,6 +20,9 @@ def _baseline_lines(ax, baselines, eta: float, colour: str) -> list[str]:
         if len(s) and s["test_error_mean"].notna().any():
             ax.axhline(float(s["test_error_mean"].iloc[0]), color=colour, linestyle=linestyle, linewidth=1.0,
                        alpha=0.75)
+            lo, hi = (s[c].iloc[0] if c in s else None for c in ("test_error_ci_low", "test_error_ci_high"))
+            if lo is not None and hi is not None and lo == lo and hi == hi:  # 95% interval of C's mean
+                ax.axhspan(float(lo), float(hi), color=colour, alpha=0.08, linewidth=0)
             drawn.append(condition)
     return drawn
 
@@ -43,7 +46,7 @@ def main_sweep(summary, analysis_json, params, extra=None, **_):
     for condition in REFERENCES:
         if condition in drawn:  # one legend entry per baseline, in grey: colour is η
             handles.append(Line2D([], [], color="0.3", linestyle=REFERENCES[condition], linewidth=1.0,
-                                  label=f"{condition} (exp C)"))
+                                  label=f"{condition} (exp C, band: 95% CI)"))
     ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.2), fontsize=6, ncol=2)
     ax.set_title("Main λ sweep")
     ax.set_xlabel(style.LAMBDA)

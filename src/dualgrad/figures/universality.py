@@ -1,4 +1,5 @@
-"""Exp P: test error vs λ per architecture (mean ± std over seeds), as notebook 000's figure."""
+"""Exp P: test error vs λ per architecture (mean ± std over seeds), as notebook 000's figure, with each
+architecture's fitted λ_c and its 95 % bootstrap interval drawn as a bar at the bottom."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ def error_vs_lambda(tables, summary, analysis_json, params, **_):
         s = rows_of(summary, model=model)
         style.mean_std_line(ax, s["lambda"], s["test_error_mean"], s["test_error_std"], marker=style.marker(i),
                             color=style.colour(i), label=model)
+    _fitted_lambda_c(ax, analysis_json)
     table = tables.get("table")
     eta = ordered_unique(table["noise_rate"]) if table is not None and "noise_rate" in table else []
     ax.set_title("Architecture universality" + (f" ({style.percent(eta[0])})" if len(eta) == 1 else ""))
@@ -24,6 +26,23 @@ def error_vs_lambda(tables, summary, analysis_json, params, **_):
     ax.set_ylim(0, 1)
     style.legend(ax, loc="upper left")
     return fig
+
+
+def _fitted_lambda_c(ax, analysis_json) -> None:
+    fits, intervals = analysis_json.get("lambda_c_fit") or {}, analysis_json.get("lambda_c_fit_interval") or {}
+    drawn = False
+    for i, model in enumerate(fits):
+        lam_c, (lo, hi) = fits[model], intervals.get(model) or (None, None)
+        if lam_c is None:
+            continue
+        y = 0.02 + 0.018 * i  # below the curves (no error is that small here)
+        xerr = [[lam_c - lo], [hi - lam_c]] if lo is not None else None
+        ax.errorbar([lam_c], [y], xerr=xerr, marker="|", markersize=7, color=style.colour(i), linewidth=1.2,
+                    capsize=2)
+        drawn = True
+    if drawn:
+        ax.errorbar([], [], xerr=[], marker="|", color="0.4", linestyle="none",
+                    label="fitted λ_c, 95% CI (bars at the bottom)")
 
 
 FIGURES = {"error_vs_lambda": error_vs_lambda}
