@@ -144,6 +144,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--extra", action="append", default=[], metavar="NAME=SUMMARY_CSV",
                    help="another experiment's summary the figure draws on (e.g. baselines=results/C/summary.csv)")
 
+    p = sub.add_parser("compare", help="(workflow) each cell two results trees share, rebuilt vs reference")
+    p.add_argument("--rebuilt", required=True, help="results folder of the rebuild (its <experiment>/tables/)")
+    p.add_argument("--reference", required=True, help="results folder to compare with (e.g. results/paper)")
+    p.add_argument("--experiments", nargs="*", default=None, help="experiments to compare (default: all shared)")
+    p.add_argument("--level", type=float, default=0.05, help="per-cell test level (default 0.05)")
+    p.add_argument("--cells", required=True, help="CSV to write: one row per shared cell")
+    p.add_argument("--summary-json", required=True, help="JSON to write: counts, rule and verdict")
+    p.add_argument("--out-dir", required=True, help="folder for the overview figure (PNG and PDF)")
+
     sub.add_parser("keys", help="list run config keys with their defaults")
     return parser
 
@@ -182,7 +191,7 @@ def _dispatch(args) -> int:
         written = import_results(args.source, args.workflow_config, args.results)
         print(f"imported {len(written)} run JSONs into {args.results}")
         return 0
-    if args.command in ("tables", "analyze", "plot"):
+    if args.command in ("tables", "analyze", "plot", "compare"):
         from .workflow_steps import run_step
 
         return run_step(args)

@@ -1,4 +1,4 @@
-"""The workflow's downstream steps behind the CLI: tables, analyze, plot (torch-free)."""
+"""The workflow's downstream steps behind the CLI: tables, analyze, plot, compare (torch-free)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from . import io
 
 
 def run_step(args) -> int:
-    return {"tables": _tables, "analyze": _analyze, "plot": _plot}[args.command](args)
+    return {"tables": _tables, "analyze": _analyze, "plot": _plot, "compare": _compare}[args.command](args)
 
 
 def _tables(args) -> int:
@@ -52,4 +52,25 @@ def _plot(args) -> int:
         extra[name] = pd.read_csv(path)
     plot(args.analysis, read_tables(args.tables), pd.read_csv(args.summary), io.read_json(args.analysis_json),
          json.loads(args.params_json), Path(args.out_dir), extra or None)
+    return 0
+
+
+def _compare(args) -> int:
+    from . import compare
+    from .figures import comparison, style
+
+    rebuilt = compare.read_run_tables(args.rebuilt, args.experiments)
+    reference = compare.read_run_tables(args.reference, args.experiments)
+    cells = compare.compare(rebuilt, reference, args.level)
+    headline = compare.verdict(cells, args.level, rebuilt=str(args.rebuilt), reference=str(args.reference))
+    tmp = Path(args.cells).with_name(f".{Path(args.cells).name}.tmp")
+    tmp.parent.mkdir(parents=True, exist_ok=True)
+    cells.to_csv(tmp, index=False)
+    tmp.replace(args.cells)
+    io.write_json(args.summary_json, headline)
+    for name, draw in comparison.FIGURES.items():
+        style.save(draw(cells, headline), Path(args.out_dir), name)
+    print(f"{headline['verdict']}: {headline['differ']} of {headline['decided']} shared cells differ at "
+          f"p < {args.level:g}, {headline['differ_after_holm']} after Holm; {headline['undecided']} undecided",
+          file=sys.stderr)
     return 0
