@@ -44,10 +44,20 @@ include: "workflow/rules/aggregate.smk"
 include: "workflow/rules/figures.smk"
 
 
+if config.get("compare_with"):
+
+    include: "workflow/rules/compare.smk"
+
+
 rule all:
     default_target: True
     input:
         all_targets(),
+        (
+            [f"{RESULTS}/comparison/cells.csv", f"{RESULTS}/comparison/comparison.json"]
+            if config.get("compare_with")
+            else []
+        ),
 
 
 # Every run of every experiment, without tables or figures.
