@@ -40,6 +40,7 @@ if not config["figures_only"]:
     include: "workflow/rules/hysteresis.smk"
 
 
+include: "workflow/rules/report.smk"
 include: "workflow/rules/aggregate.smk"
 include: "workflow/rules/figures.smk"
 
@@ -52,11 +53,14 @@ if config.get("compare_with"):
 rule all:
     default_target: True
     input:
-        all_targets(),
-        (
-            [f"{RESULTS}/comparison/cells.csv", f"{RESULTS}/comparison/comparison.json"]
-            if config.get("compare_with")
-            else []
+        report_targets(
+            all_targets()
+            + report_sections()
+            + (
+                [f"{RESULTS}/comparison/cells.csv", f"{RESULTS}/comparison/comparison.json"]
+                if config.get("compare_with")
+                else []
+            )
         ),
 
 

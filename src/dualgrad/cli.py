@@ -153,6 +153,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--summary-json", required=True, help="JSON to write: counts, rule and verdict")
     p.add_argument("--out-dir", required=True, help="folder for the overview figure (PNG and PDF)")
 
+    p = sub.add_parser("report-section", help="(workflow) an experiment's results page and figure captions")
+    p.add_argument("--experiment", required=True)
+    p.add_argument("--analysis", required=True)
+    p.add_argument("--summary", required=True)
+    p.add_argument("--analysis-json", required=True)
+    p.add_argument("--figures", nargs="*", default=[], help="figure names to write captions for")
+    p.add_argument("--html", required=True, help="results page to write")
+    p.add_argument("--captions", required=True, help="JSON to write: figure name -> RST caption")
+
     sub.add_parser("keys", help="list run config keys with their defaults")
     return parser
 
@@ -191,7 +200,7 @@ def _dispatch(args) -> int:
         written = import_results(args.source, args.workflow_config, args.results)
         print(f"imported {len(written)} run JSONs into {args.results}")
         return 0
-    if args.command in ("tables", "analyze", "plot", "compare"):
+    if args.command in ("tables", "analyze", "plot", "compare", "report-section"):
         from .workflow_steps import run_step
 
         return run_step(args)
