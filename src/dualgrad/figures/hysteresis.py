@@ -33,9 +33,10 @@ def hysteresis(summary, analysis_json, params, **_):
     ax.set_title(f"Hysteresis ({len(seeds)} seed{'s' if len(seeds) != 1 else ''} swept)")
     ax.set_xlabel(style.LAMBDA)
     ax.set_ylabel(style.ERROR)
-    ax.set_ylim(0, 1)
+    style.error_ylim(ax)
     ax.set_xticks(sorted_floats(summary["lambda"])[::2])
-    style.legend(ax, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=3, fontsize=6)  # below: never on the data
+    style.legend(ax, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=3, fontsize=6,
+                 title=f"bands ±1 std over the {len(seeds)} swept seeds" if len(seeds) > 1 else None, title_fontsize=6)  # below: never on the data
     return fig
 
 

@@ -7,7 +7,7 @@ import matplotlib.colors as mcolors
 import numpy as np
 
 from . import style
-from .common import rows_of, sorted_floats
+from .common import move_texts_off_data, rows_of, sorted_floats
 
 
 def _column_position(lams: list[float], lam: float | None) -> float | None:
@@ -26,6 +26,7 @@ def phase_diagram(summary, analysis_json, params, **_):
     lams, etas = sorted_floats(summary["lambda"]), sorted_floats(summary["noise_rate"])
     grid = np.full((len(etas), len(lams)), np.nan)
     labels = [["" for _ in lams] for _ in etas]
+    texts = []
     for _, r in summary.iterrows():
         i, j = etas.index(round(float(r["noise_rate"]), 9)), lams.index(round(float(r["lambda"]), 9))
         grid[i, j] = r["test_error_mean"]
@@ -42,8 +43,8 @@ def phase_diagram(summary, analysis_json, params, **_):
             light = 0.299 * rgba[0] + 0.587 * rgba[1] + 0.114 * rgba[2] > 0.55
             ink = {"color": "black" if light else "white", "ha": "center", "fontsize": 6.5,
                    "fontweight": "bold" if labels[i][j] == "critical" else None}
-            ax.text(j, i + 0.1, f"{grid[i, j]:.3f}", va="bottom", **ink)
-            ax.text(j, i - 0.1, labels[i][j], va="top", **ink)
+            texts.append(ax.text(j, i + 0.1, f"{grid[i, j]:.3f}", va="bottom", **ink))
+            texts.append(ax.text(j, i - 0.1, labels[i][j], va="top", **ink))
     line = [(p.get("lambda_c"), p.get("noise_rate")) for p in analysis_json.get("critical_line", [])]
     pts = [(_column_position(lams, lc), etas.index(round(eta, 9))) for lc, eta in line
            if lc is not None and round(eta, 9) in etas]
@@ -60,6 +61,7 @@ def phase_diagram(summary, analysis_json, params, **_):
     ax.grid(False)
     ax.set_title("Phase diagram: mean test error over λ × η")
     fig.colorbar(mesh, ax=ax, label="Mean test error", fraction=0.04, pad=0.01)
+    move_texts_off_data(ax, texts)  # the critical line never runs over a cell's numbers
     return fig
 
 
@@ -87,8 +89,8 @@ def phase_curves(summary, analysis_json, params, **_):
     ax.set_title("Phase structure per noise rate")
     ax.set_xlabel(style.LAMBDA)
     ax.set_ylabel(style.ERROR)
-    ax.set_ylim(0, 1)
-    style.legend(ax, loc="upper left", fontsize=6)
+    style.error_ylim(ax)
+    style.legend(ax, loc="upper left", fontsize=6, title=style.seeds_note(summary), title_fontsize=6)
     return fig
 
 
