@@ -87,7 +87,7 @@ def _add_run_args(p: argparse.ArgumentParser) -> None:
                    help="auto (CUDA if available), cpu, cuda, cuda:N (default: $DUALGRAD_DEVICE or auto)")
     p.add_argument("--eval-batch-size", type=int, default=1024)
     p.add_argument("--threads", type=int, help="CPU threads for torch (default: torch's choice)")
-    p.add_argument("--name", help="label for progress lines (default: output file name)")
+    p.add_argument("--name", help="label for progress lines (default: the run, e.g. 'ResNet18 dual λ=0.35 η=0.4 s0')")
     p.add_argument("--algorithm-version", help="fail unless the installed engine implements this algorithm version "
                                                "(the workflow passes its own)")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
