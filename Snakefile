@@ -40,9 +40,10 @@ if not config["figures_only"]:
     include: "workflow/rules/hysteresis.smk"
 
 
-include: "workflow/rules/report.smk"
+include: "workflow/rules/report_common.smk"
 include: "workflow/rules/aggregate.smk"
 include: "workflow/rules/figures.smk"
+include: "workflow/rules/report.smk"
 
 
 if config.get("compare_with"):
@@ -57,7 +58,10 @@ rule all:
             all_targets()
             + report_sections()
             + (
-                [f"{RESULTS}/comparison/cells.csv", f"{RESULTS}/comparison/comparison.json"]
+                [
+                    f"{RESULTS}/comparison/cells.csv",
+                    f"{RESULTS}/comparison/comparison.json",
+                ]
                 if config.get("compare_with")
                 else []
             )
