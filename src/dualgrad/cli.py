@@ -104,7 +104,7 @@ def _add_run_args(p: argparse.ArgumentParser) -> None:
                    help="auto (CUDA if available), cpu, cuda, cuda:N (default: $DUALGRAD_DEVICE or auto)")
     p.add_argument("--eval-batch-size", type=int, default=1024)
     p.add_argument("--threads", type=int, help="CPU threads for torch (default: torch's choice)")
-    p.add_argument("--name", help="label for progress lines (default: output file name)")
+    p.add_argument("--name", help="label for progress lines (default: the run, e.g. 'ResNet18 dual λ=0.35 η=0.4 s0')")
     p.add_argument("--algorithm-version", help="fail unless the installed engine implements this algorithm version "
                                                "(the workflow passes its own)")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
@@ -161,6 +161,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--extra", action="append", default=[], metavar="NAME=SUMMARY_CSV",
                    help="another experiment's summary the figure draws on (e.g. baselines=results/C/summary.csv)")
 
+    p = sub.add_parser("compare", help="(workflow) each cell two results trees share, rebuilt vs reference")
+    p.add_argument("--rebuilt", required=True, help="results folder of the rebuild (its <experiment>/tables/)")
+    p.add_argument("--reference", required=True, help="results folder to compare with (e.g. results/paper)")
+    p.add_argument("--experiments", nargs="*", default=None, help="experiments to compare (default: all shared)")
+    p.add_argument("--level", type=float, default=0.05, help="per-cell test level (default 0.05)")
+    p.add_argument("--cells", required=True, help="CSV to write: one row per shared cell")
+    p.add_argument("--summary-json", required=True, help="JSON to write: counts, rule and verdict")
+    p.add_argument("--out-dir", required=True, help="folder for the overview figure (PNG and PDF)")
+
+    p = sub.add_parser("report-section", help="(workflow) an experiment's results page and figure captions")
+    p.add_argument("--experiment", required=True)
+    p.add_argument("--analysis", required=True)
+    p.add_argument("--summary", required=True)
+    p.add_argument("--analysis-json", required=True)
+    p.add_argument("--figures", nargs="*", default=[], help="figure names to write captions for")
+    p.add_argument("--html", required=True, help="results page to write")
+    p.add_argument("--captions", required=True, help="JSON to write: figure name -> RST caption")
+
     sub.add_parser("keys", help="list the run config keys: type, allowed values, default, description")
     return parser
 
@@ -201,7 +219,7 @@ def _dispatch(args) -> int:
         written = import_results(args.source, args.workflow_config, args.results)
         print(f"imported {len(written)} run JSONs into {args.results}")
         return 0
-    if args.command in ("tables", "analyze", "plot"):
+    if args.command in ("tables", "analyze", "plot", "compare", "report-section"):
         from .workflow_steps import run_step
 
         return run_step(args)

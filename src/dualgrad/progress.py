@@ -26,3 +26,18 @@ class EpochProgress:
             print(f"[{self.name}] epoch {epoch:>3}/{self.epochs}  loss {loss:.4f}  test_err {test_error:.4f}  "
                   f"{images_per_s:,.0f} img/s  elapsed {_clock(time.perf_counter() - self.started)}  "
                   f"ETA {_clock(eta)}", file=self.stream, flush=True)
+
+
+def run_label(cfg) -> str:
+    """A run's short name for progress lines, the same in every experiment:
+    'ResNet18 dual λ=0.35 η=0.4 s0' (a sweep: 'λ 0.3→0.7'; value labels and K where not the default)."""
+    parts = [cfg.arch, cfg.method]
+    if cfg.method != "ce":
+        if cfg.value_source != "clean":
+            parts.append(cfg.value_source)
+        if cfg.method == "dual" and (cfg.K != 16 or cfg.renorm):
+            parts.append(f"K={cfg.K}" + (" renorm" if cfg.renorm else ""))
+        schedule = cfg.lam_schedule
+        parts.append(f"λ {schedule[0]:g}→{schedule[-1]:g}" if schedule else f"λ={cfg.lam:g}")
+    parts += [f"η={cfg.eta:g}", f"s{cfg.seed}"]
+    return " ".join(parts)

@@ -25,7 +25,7 @@ from .errors import ConfigError, StorageError
 from .labels import LabelSet, make_labels
 from .models import build_model, count_parameters
 from .optim import SGD, MultiStepSchedule
-from .progress import EpochProgress
+from .progress import EpochProgress, run_label
 from .results import build_result
 from .step import Stepper
 
@@ -173,7 +173,7 @@ def train(cfg: RunConfig, runtime: Runtime, output: str | os.PathLike, checkpoin
         io.check_writable(save_model, "save_model")
     if init_model is not None and not Path(init_model).is_file():
         raise ConfigError("init_model", f"no model file at '{init_model}'")
-    name = name or output.stem
+    name = name or run_label(cfg)
 
     def log(msg: str) -> None:
         if runtime.progress:

@@ -14,8 +14,9 @@ for _experiment, _spec in PLAN.experiments.items():
                 report(
                     path,
                     caption=f"../report/{Path(path).stem}.rst",
-                    category=_experiment,
-                    labels={"experiment": _experiment, "figure": Path(path).stem},
+                    category=category(_experiment),
+                    subcategory="figures",
+                    labels={"figure": Path(path).stem.replace("_", " ")},
                 )
                 for path in figure_files(_experiment, "png")
             ],
@@ -27,6 +28,7 @@ for _experiment, _spec in PLAN.experiments.items():
             "../../envs/analysis.yaml"
         params:
             python=PYTHON,
+            captions=figure_captions(_experiment),
             analysis=_spec.analysis,
             settings=json.dumps(_spec.params),
             tables=lambda wc, input: parent(input.tables),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from . import style
 from .baselines import draw_reference
 from .common import ordered_unique, rows_of
@@ -16,6 +18,9 @@ PANELS = (
 def ablation(tables, summary, analysis_json, params, extra=None, **_):
     fig, axes = style.figure(ncols=3, width=style.TEXT, height=2.5)
     conditions = ordered_unique(summary["condition"]) if not summary.empty else []
+    lams = sorted(set(summary["lambda"].dropna())) if not summary.empty else []
+    step = min(np.diff(lams)) if len(lams) > 1 else 0.1
+    dodge = {c: (i - (len(conditions) - 1) / 2) * 0.06 * step for i, c in enumerate(conditions)}  # equal values stay apart
     for ax, (mean, std, ylabel, title) in zip(axes[0], PANELS):
         ax.set_title(title)
         if summary.empty or mean not in summary or summary[mean].isna().all():
@@ -23,11 +28,10 @@ def ablation(tables, summary, analysis_json, params, extra=None, **_):
             continue
         for i, cond in enumerate(conditions):
             s = rows_of(summary, condition=cond)
-            style.mean_std_line(ax, s["lambda"], s[mean], s[std] if std else None, marker=style.marker(i),
+            style.mean_std_line(ax, s["lambda"] + dodge[cond], s[mean], s[std] if std else None, marker=style.marker(i),
                                 color=style.colour(i), label=cond)
         ax.set_xlabel(style.LAMBDA)
         ax.set_ylabel(ylabel)
-        lams = sorted(set(summary["lambda"].dropna()))
         ax.set_xticks(lams)
     ax_err, ax_norm, ax_cos = axes[0]
     if ax_err.lines:
@@ -36,7 +40,14 @@ def ablation(tables, summary, analysis_json, params, extra=None, **_):
         draw_reference(ax_err, (extra or {}).get("baselines"), "CE", etas[0] if len(etas) == 1 else 0.4,
                        params.get("ce_baseline"))
         handles, labels = ax_err.get_legend_handles_labels()
-        fig.legend(handles, labels, loc="outside lower center", ncol=len(labels), fontsize=7)
+        if ax_norm.lines or ax_cos.lines:
+            from matplotlib.lines import Line2D
+
+            handles.append(Line2D([], [], **style.CHANCE))
+            labels.append("dotted: unit norm (middle), orthogonal (right)")
+        fig.legend(handles, labels, loc="outside lower center", ncol=len(labels), fontsize=7,
+                   title=f"{style.seeds_note(summary) or ''}; conditions drawn side by side at each λ".lstrip("; "),
+                   title_fontsize=6.5)
     if ax_norm.lines:
         style.reference_line(ax_norm, 1.0, **style.CHANCE)  # unit norm
     if ax_cos.lines:

@@ -24,8 +24,8 @@ def anti_aligned(summary, analysis_json, params, extra=None, **_):
     ax.set_title("Value labels (y+1) mod 10")
     ax.set_xlabel(style.LAMBDA)
     ax.set_ylabel(style.ERROR)
-    ax.set_ylim(0, 1)
-    style.legend(ax, loc="lower right", fontsize=6)
+    style.error_ylim(ax)
+    style.legend(ax, loc="lower right", fontsize=6, title=style.seeds_note(summary), title_fontsize=6)
     return fig
 
 

@@ -66,11 +66,12 @@ def baselines(summary, analysis_json, params, **_):
                yerr=np.nan_to_num(stds), error_kw={"elinewidth": 0.8, "capsize": 2})
     ax.set_xticks(x, [_label(c, lam, several) for c, lam, several in cells], fontsize=6)
     ax.set_ylabel(style.ERROR)
-    ax.set_ylim(0, 1)
     ax.grid(axis="x", visible=False)
     style.reference_line(ax, params.get("chance", 0.9), label="chance", **style.CHANCE)
     ax.set_title("Baselines (exp C)")
-    style.legend(ax, loc="upper left", fontsize=6)
+    style.error_ylim(ax)
+    style.legend(ax, loc="upper left", fontsize=6, title=style.seeds_note(summary, bars="whiskers ±1 std (ddof=1)"),
+                 title_fontsize=6)
     return fig
 
 

@@ -55,11 +55,12 @@ def learning_curves(tables, summary, analysis_json, params, **_):
                 mean = runs.groupby("epoch")["test_error"].mean()
                 ax.plot(mean.index, mean.to_numpy(), color=colours[lam], linewidth=1.6, label=f"λ = {lam:g}")
             ax.set_ylim(0, 1)
-            style.legend(ax, loc="upper right", fontsize=6)
             if i == len(etas) - 1:
                 ax.set_xlabel("Epoch")
             if j == 0:
                 ax.set_ylabel(style.ERROR)
+    style.curves_legend(fig, colours, seeds=dyn.groupby(["lambda", "noise_rate"])["run"].nunique() if len(dyn) else None,
+                        lr_drops=bool(drops))
     return fig
 
 
@@ -100,12 +101,12 @@ def convergence_time(tables, summary, analysis_json, params, **_):
                     ax.annotate(f"{int(row['relax_efold_epoch_count'])}/{int(row['test_error_count'])} relax",
                                 (row["lambda"], row[relax]), xytext=(5, -2), textcoords="offset points",
                                 fontsize=5.5, color=style.colour(1), va="top")
-        for _, row in s.iterrows():  # converged runs / runs, where not all converged
+        ticks = {}  # λ tick labels carry converged runs / runs where not all converged (never on the data)
+        for _, row in s.iterrows():
             n, k = row.get("test_error_count"), row.get("convergence_epoch_count")
-            if pd.notna(n) and pd.notna(k) and k < n:
-                ax.annotate(f"{int(k)}/{int(n)}", (row["lambda"], 0), xycoords=("data", "axes fraction"),
-                            xytext=(0, 3), textcoords="offset points", ha="center", va="bottom", fontsize=5.5,
-                            color="0.35")
+            partial = pd.notna(n) and pd.notna(k) and k < n
+            ticks[float(row["lambda"])] = f"{row['lambda']:g}" + (f"\n{int(k)}/{int(n)}" if partial else "")
+        ax.set_xticks(list(ticks), list(ticks.values()))
         lams = sorted_floats(s["lambda"])
         ax.set_xlim(lams[0] - 0.02, lams[-1] + 0.02)
         if not plotted:
@@ -132,7 +133,7 @@ def convergence_time(tables, summary, analysis_json, params, **_):
         if not conv.any():
             notes.append(f"no run reached error < {threshold:g}")
         if (s["convergence_epoch_count"] < s["test_error_count"]).any():
-            notes.append("k/n at the bottom: runs converged")
+            notes.append("k/n under λ: runs converged")
         if notes:
             ax.text(0.99, 0.98, "\n".join(notes), transform=ax.transAxes, ha="right", va="top", fontsize=6,
                     color="0.3")

@@ -9,11 +9,23 @@ BRANCH_STYLE = {"ascending": ("#0072B2", "o", "ordered start, λ ↑"),
                 "descending": ("#D55E00", "s", "collapsed start, λ ↓")}
 
 
+def rejected_starts(analysis_json) -> list[str]:
+    """'seed 0: ordered start rejected (error 0.730)' for each start that failed its threshold."""
+    lines = []
+    for seed in analysis_json.get("seeds") or []:
+        for start, info in (seed.get("starts") or {}).items():
+            if isinstance(info, dict) and info.get("accepted") is False:
+                error = info.get("test_error")
+                lines.append(f"seed {seed.get('seed')}: {start} start rejected"
+                             + (f" (error {error:.3f})" if error is not None else ""))
+    return lines
+
+
 def hysteresis(summary, analysis_json, params, **_):
     fig, axes = style.figure(width=style.COLUMN, height=2.5)
     ax = axes[0, 0]
     if summary.empty:
-        style.no_data(ax, "no swept seed")
+        style.no_data(ax, "no swept seed" + "".join(f"\n{line}" for line in rejected_starts(analysis_json)))
         return fig
     names = {analysis_json.get("ascending_branch"): "ascending", analysis_json.get("descending_branch"): "descending"}
     order = {"ascending": 0, "descending": 1}
@@ -47,9 +59,10 @@ def hysteresis(summary, analysis_json, params, **_):
         ax.text(0.02, 0.5, "\n".join(notes[:6]), transform=ax.transAxes, fontsize=5.5, va="center", color="0.3")
     ax.set_xlabel(style.LAMBDA)
     ax.set_ylabel(style.ERROR)
-    ax.set_ylim(0, 1)
+    style.error_ylim(ax)
     ax.set_xticks(sorted_floats(summary["lambda"])[::2])
-    style.legend(ax, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=3, fontsize=6)  # below: never on the data
+    style.legend(ax, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=3, fontsize=6,
+                 title=f"bands ±1 std over the {len(seeds)} swept seeds" if len(seeds) > 1 else None, title_fontsize=6)  # below: never on the data
     return fig
 
 

@@ -9,7 +9,7 @@ import numpy as np
 from matplotlib.patches import Rectangle
 
 from . import style
-from .common import rows_of, sorted_floats
+from .common import move_texts_off_data, rows_of, sorted_floats
 
 
 def _column_position(lams: list[float], lam: float | None) -> float | None:
@@ -28,6 +28,7 @@ def phase_diagram(summary, analysis_json, params, **_):
     lams, etas = sorted_floats(summary["lambda"]), sorted_floats(summary["noise_rate"])
     grid = np.full((len(etas), len(lams)), np.nan)
     labels = [["" for _ in lams] for _ in etas]
+    texts = []
     for _, r in summary.iterrows():
         i, j = etas.index(round(float(r["noise_rate"]), 9)), lams.index(round(float(r["lambda"]), 9))
         grid[i, j] = r["test_error_mean"]
@@ -44,8 +45,8 @@ def phase_diagram(summary, analysis_json, params, **_):
             light = 0.299 * rgba[0] + 0.587 * rgba[1] + 0.114 * rgba[2] > 0.55
             ink = {"color": "black" if light else "white", "ha": "center", "fontsize": 6.5,
                    "fontweight": "bold" if labels[i][j] == "critical" else None}
-            ax.text(j, i + 0.1, f"{grid[i, j]:.3f}", va="bottom", **ink)
-            ax.text(j, i - 0.1, labels[i][j], va="top", **ink)
+            texts.append(ax.text(j, i + 0.1, f"{grid[i, j]:.3f}", va="bottom", **ink))
+            texts.append(ax.text(j, i - 0.1, labels[i][j], va="top", **ink))
     flags = {(round(float(r["noise_rate"]), 9), round(float(r["lambda"]), 9)): r.get("authors_flag")
              for _, r in summary.iterrows()} if "authors_flag" in summary else {}
     outlined = False
@@ -88,6 +89,7 @@ def phase_diagram(summary, analysis_json, params, **_):
                        f"{analysis_json.get('critical_std_above', 0.05):g})", transform=ax.transAxes, ha="right",
             va="top", fontsize=6, color="0.3")
     fig.colorbar(mesh, ax=ax, label="Mean test error", fraction=0.04, pad=0.01)
+    move_texts_off_data(ax, texts)  # the critical line never runs over a cell's numbers
     return fig
 
 
@@ -126,8 +128,8 @@ def phase_curves(summary, analysis_json, params, **_):
     ax.set_title("Phase structure per noise rate")
     ax.set_xlabel(style.LAMBDA)
     ax.set_ylabel(style.ERROR)
-    ax.set_ylim(0, 1)
-    style.legend(ax, loc="upper left", fontsize=6)
+    style.error_ylim(ax)
+    style.legend(ax, loc="upper left", fontsize=6, title=style.seeds_note(summary), title_fontsize=6)
     return fig
 
 

@@ -119,10 +119,79 @@ def no_data(ax, message: str = "no data") -> None:
     ax.grid(False)
 
 
-def legend(ax, **kwargs) -> None:
+LEGEND_PLACES = ("upper right", "upper left", "lower left", "lower right", "center right", "center left",
+                 "upper center", "lower center")
+
+
+def legend(ax, loc: str | None = None, **kwargs):
+    """The axes' legend where it covers no data: ``loc`` if free, else the first free corner or side,
+    else below the axes. A legend anchored by the caller (``bbox_to_anchor``) stays where it is told."""
+    from .layout import legend_covers_data
+
     handles, labels = ax.get_legend_handles_labels()
-    if handles:
-        ax.legend(**kwargs)
+    if not handles:
+        return None
+    if "bbox_to_anchor" in kwargs:
+        return ax.legend(loc=loc, **kwargs)
+    for place in [loc] + [p for p in LEGEND_PLACES if p != loc] if loc else LEGEND_PLACES:
+        placed = ax.legend(loc=place, **kwargs)
+        if not legend_covers_data(ax, placed):
+            return placed
+    placed.remove()
+    return below(ax, **kwargs)
+
+
+def below(ax, ncol: int | None = None, **kwargs):
+    """The axes' legend under its x label (outside the data area: it never covers data)."""
+    fig = ax.figure
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    legend_now = ax.get_legend()
+    if legend_now is not None:
+        legend_now.remove()
+    bottom = ax.get_tightbbox(renderer).y0
+    y = ax.transAxes.inverted().transform((0, bottom))[1] - 0.02
+    handles, _ = ax.get_legend_handles_labels()
+    kwargs.pop("loc", None)
+    return ax.legend(loc="upper center", bbox_to_anchor=(0.5, y), ncol=ncol or min(len(handles), 3), **kwargs)
+
+
+def seeds_note(summary, count: str = "test_error_count", bars: str = "bars ±1 std over seeds (ddof=1)") -> str | None:
+    """'n = 3 seeds per point; bars ±1 std over seeds (ddof=1)' from a summary's count column."""
+    if summary is None or count not in summary or summary[count].dropna().empty:
+        return None
+    n = summary[count].dropna().astype(int)
+    lo, hi = int(n.min()), int(n.max())
+    seeds = f"n = {lo} seed{'s' if hi != 1 else ''}" if lo == hi else f"n = {lo}–{hi} seeds"
+    return f"{seeds} per point; " + (bars if hi > 1 else "one seed: no error bars")
+
+
+def curves_legend(fig, colours: dict, seeds=None, lr_drops: bool = False) -> None:
+    """One legend under a grid of learning-curve panels: a colour per λ, what thin and thick lines
+    are, and the learning-rate drops."""
+    from matplotlib.lines import Line2D
+
+    handles = [Line2D([], [], color=c, linewidth=1.6, label=f"λ = {lam:g}") for lam, c in colours.items()]
+    n = sorted({int(v) for v in seeds}) if seeds is not None and len(seeds) else []
+    n_text = "" if not n else f" (n = {n[0]})" if len(n) == 1 else f" (n = {n[0]}–{n[-1]})"
+    handles += [Line2D([], [], color="0.3", linewidth=0.5, alpha=0.6, label="thin: one seed"),
+                Line2D([], [], color="0.3", linewidth=1.6, label=f"thick: mean over seeds{n_text}")]
+    if lr_drops:
+        handles.append(Line2D([], [], color="0.6", linewidth=0.6, linestyle=":", label="learning-rate drop"))
+    if colours:
+        fig.legend(handles=handles, loc="outside lower center", ncol=min(len(handles), 6), fontsize=6.5)
+
+
+def error_ylim(ax, lo: float = 0.0, hi: float = 1.0, margin: float = 0.02) -> None:
+    """Error axis [lo, hi], widened where a mean, error bar or band reaches beyond it (never clip one)."""
+    from .layout import data_shapes
+
+    ys = [s.data_xy[:, 1] for s in data_shapes(ax) if s.data_xy is not None and len(s.data_xy)]
+    ys = np.concatenate(ys) if ys else np.array([])
+    ys = ys[np.isfinite(ys)]
+    top = max(hi, float(ys.max()) + margin) if ys.size and ys.max() > hi else hi
+    bottom = min(lo, float(ys.min()) - margin) if ys.size and ys.min() < lo else lo
+    ax.set_ylim(bottom, top)
 
 
 def save(fig, out_dir: Path, name: str) -> list[Path]:

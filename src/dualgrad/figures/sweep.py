@@ -34,24 +34,30 @@ def main_sweep(summary, analysis_json, params, extra=None, **_):
         style.no_data(ax)
         return fig
     baselines = (extra or {}).get("baselines")
-    handles, drawn = [], set()
+    handles, drawn = [], {}  # baseline condition -> the η it is drawn for
     for i, eta in enumerate(sorted_floats(summary["noise_rate"])):
         s = rows_of(summary, noise_rate=eta)
         handles.append(style.mean_std_line(ax, s["lambda"], s["test_error_mean"], s["test_error_std"],
                                            marker=style.marker(i), color=style.colour(i),
                                            label=f"dual gradient, {style.percent(eta)}"))
-        drawn.update(_baseline_lines(ax, baselines, eta, style.colour(i)))
+        for condition in _baseline_lines(ax, baselines, eta, style.colour(i)):
+            drawn.setdefault(condition, []).append(i)
     if params.get("collapse_above") is not None:
         style.reference_line(ax, params["collapse_above"], **style.CHANCE)
     for condition in REFERENCES:
-        if condition in drawn:  # one legend entry per baseline, in grey: colour is η
-            handles.append(Line2D([], [], color="0.3", linestyle=REFERENCES[condition], linewidth=1.0,
-                                  label=f"{condition} (exp C, band: 95% CI)"))
-    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.2), fontsize=6, ncol=2)
+        if condition in drawn:  # one entry per baseline: in its η's colour, or grey with "colour: η" for several
+            one = len(drawn[condition]) == 1
+            etas = sorted_floats(summary["noise_rate"])
+            handles.append(Line2D([], [], color=style.colour(drawn[condition][0]) if one else "0.3",
+                                  linestyle=REFERENCES[condition], linewidth=1.0,
+                                  label=f"{condition} (exp C, {style.percent(etas[drawn[condition][0]])}; band: 95% CI)" if one
+                                  else f"{condition} (exp C; colour: η; band: 95% CI)"))
+    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.2), fontsize=6, ncol=2,
+              title=style.seeds_note(summary), title_fontsize=6)
     ax.set_title("Main λ sweep")
     ax.set_xlabel(style.LAMBDA)
     ax.set_ylabel(style.ERROR)
-    ax.set_ylim(0, 1)
+    style.error_ylim(ax)
     return fig
 
 

@@ -23,8 +23,8 @@ def error_vs_lambda(tables, summary, analysis_json, params, **_):
     ax.set_title("Architecture universality" + (f" ({style.percent(eta[0])})" if len(eta) == 1 else ""))
     ax.set_xlabel(style.LAMBDA)
     ax.set_ylabel(style.ERROR)
-    ax.set_ylim(0, 1)
-    style.legend(ax, loc="upper left")
+    style.error_ylim(ax)
+    style.legend(ax, loc="upper left", title=style.seeds_note(summary), title_fontsize=6, fontsize=6)
     return fig
 
 
