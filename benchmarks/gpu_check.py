@@ -459,7 +459,8 @@ def phase_lines(name: str, entry: dict) -> list[str]:
         m = r.get("measured", {})
         for key in ("step_fp32", "step_tf32_default"):
             if key in m:
-                lines.append(f"dual step vs float64 CPU ({key[5:]}): max rel. param diff {m[key]['max_rel_param_diff']:.1e}"
+                lines.append(f"dual step vs float64 CPU ({key[5:]}): "
+                             f"max rel. param diff {m[key]['max_rel_param_diff']:.1e}"
                              f" (tolerance {m[key]['tolerance']:.0e})")
         for key in ("short_run_bf16", "short_run_compile"):
             if key in m:

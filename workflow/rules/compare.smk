@@ -21,7 +21,6 @@ if not COMPARED_EXPERIMENTS:
 COMPARISON_CATEGORY = "Rebuild vs reference"
 
 
-
 rule compare:
     input:
         rebuilt=lambda wc: [
@@ -48,9 +47,9 @@ rule compare:
             labels={"item": "overview figure"},
         ),
         pdf=f"{RESULTS}/comparison/figures/comparison.pdf",
-    localrule: True
     log:
         f"{RESULTS}/logs/compare.log",
+    localrule: True
     conda:
         "../../envs/analysis.yaml"
     params:

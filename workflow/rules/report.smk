@@ -1,7 +1,6 @@
 # An experiment's results page and figure captions for the HTML report (helpers: report_common.smk).
 
 
-
 rule report_section:
     input:
         summary=f"{RESULTS}/{{experiment}}/summary.csv",
@@ -16,9 +15,9 @@ rule report_section:
             labels={"item": "numbers, verdicts and summary table"},
         ),
         captions=f"{RESULTS}/{{experiment}}/report/captions.json",
-    localrule: True
     log:
         f"{RESULTS}/logs/report_section/{{experiment}}.log",
+    localrule: True
     conda:
         "../../envs/analysis.yaml"
     params:

@@ -20,7 +20,8 @@ def ablation(tables, summary, analysis_json, params, extra=None, **_):
     conditions = ordered_unique(summary["condition"]) if not summary.empty else []
     lams = sorted(set(summary["lambda"].dropna())) if not summary.empty else []
     step = min(np.diff(lams)) if len(lams) > 1 else 0.1
-    dodge = {c: (i - (len(conditions) - 1) / 2) * 0.06 * step for i, c in enumerate(conditions)}  # equal values stay apart
+    # equal values stay apart
+    dodge = {c: (i - (len(conditions) - 1) / 2) * 0.06 * step for i, c in enumerate(conditions)}
     for ax, (mean, std, ylabel, title) in zip(axes[0], PANELS):
         ax.set_title(title)
         if summary.empty or mean not in summary or summary[mean].isna().all():

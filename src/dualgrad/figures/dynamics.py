@@ -59,7 +59,8 @@ def learning_curves(tables, summary, analysis_json, params, **_):
                 ax.set_xlabel("Epoch")
             if j == 0:
                 ax.set_ylabel(style.ERROR)
-    style.curves_legend(fig, colours, seeds=dyn.groupby(["lambda", "noise_rate"])["run"].nunique() if len(dyn) else None,
+    seeds = dyn.groupby(["lambda", "noise_rate"])["run"].nunique() if len(dyn) else None
+    style.curves_legend(fig, colours, seeds=seeds,
                         lr_drops=bool(drops))
     return fig
 

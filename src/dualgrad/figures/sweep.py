@@ -50,7 +50,8 @@ def main_sweep(summary, analysis_json, params, extra=None, **_):
             etas = sorted_floats(summary["noise_rate"])
             handles.append(Line2D([], [], color=style.colour(drawn[condition][0]) if one else "0.3",
                                   linestyle=REFERENCES[condition], linewidth=1.0,
-                                  label=f"{condition} (exp C, {style.percent(etas[drawn[condition][0]])}; band: 95% CI)" if one
+                                  label=(f"{condition} (exp C, {style.percent(etas[drawn[condition][0]])}; "
+                                         "band: 95% CI)") if one
                                   else f"{condition} (exp C; colour: η; band: 95% CI)"))
     ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.2), fontsize=6, ncol=2,
               title=style.seeds_note(summary), title_fontsize=6)
