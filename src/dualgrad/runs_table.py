@@ -14,11 +14,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
 import pandas as pd
 
+from .errors import DamagedFileError
+from .result_files import DAMAGED_AS_MISSING, read_result
 from .tidy import RESULT_COLUMNS
 from .tidy import _result_fields as result_fields
 
@@ -54,10 +57,12 @@ def _cell(value):
     return json.dumps(value) if isinstance(value, (list, dict)) else value
 
 
-def run_row(row: dict, result: dict | None) -> dict:
+def run_row(row: dict, result: dict | str | None) -> dict:
     out = {c: row.get(c) for c in LABEL_COLUMNS}
-    if result is None:
-        out["status"] = "missing"
+    if result is None or isinstance(result, str):  # no result, or why it is unusable
+        out["status"] = "missing" if result is None else "damaged"
+        if isinstance(result, str):
+            out["damage"] = result
         return out
     out.update(result_fields(result))
     out["run_id"] = result.get("run_id")
@@ -71,16 +76,31 @@ def run_row(row: dict, result: dict | None) -> dict:
     return out
 
 
-def collect_runs(rows: list[dict], results_dir: str | Path) -> pd.DataFrame:
-    """Every plan row with its run's JSON (``<results_dir>/<run>.json``), as one table."""
+def _load(path: Path, damaged_as_missing: bool) -> dict | str | None:
+    """The run's result; None without one; in figures-only mode the reason a damaged one is unusable."""
+    if not path.is_file():
+        return None
+    try:
+        return read_result(path)
+    except DamagedFileError as err:
+        if not damaged_as_missing:
+            raise
+        return err.reason
+
+
+def collect_runs(rows: list[dict], results_dir: str | Path, damaged_as_missing: bool | None = None) -> pd.DataFrame:
+    """Every plan row with its run's JSON (``<results_dir>/<run>.json``), as one table. A damaged
+    JSON fails with its name, or (figures-only mode, ``DUALGRAD_DAMAGED_AS_MISSING=1``) is a row
+    with status ``damaged``."""
     results_dir = Path(results_dir)
-    cache: dict[str, dict | None] = {}
+    if damaged_as_missing is None:
+        damaged_as_missing = os.environ.get(DAMAGED_AS_MISSING) == "1"
+    cache: dict[str, dict | str | None] = {}
     records = []
     for row in rows:
         run = row["run"]
         if run not in cache:
-            path = results_dir / f"{run}.json"
-            cache[run] = json.loads(path.read_text()) if path.is_file() else None
+            cache[run] = _load(results_dir / f"{run}.json", damaged_as_missing)
         records.append(run_row(row, cache[run]))
     table = pd.DataFrame.from_records(records)
     first = LABEL_COLUMNS + [c for c in RESULT_COLUMNS if c in table.columns]
@@ -108,9 +128,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--csv", required=True)
     args = parser.parse_args(argv)
     rows = [row for plan in args.plans for row in json.loads(Path(plan).read_text())]
-    table = collect_runs(rows, args.results)
+    try:
+        table = collect_runs(rows, args.results)
+    except DamagedFileError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
     write_runs(table, args.parquet, args.csv)
-    have = int((table["status"] != "missing").sum()) if len(table) else 0
+    have = int((~table["status"].isin(["missing", "damaged"])).sum()) if len(table) else 0
     print(f"{len(table)} rows ({table['run'].nunique() if len(table) else 0} runs, {have} with results) "
           f"-> {args.parquet}, {args.csv}", file=sys.stderr)
     return 0

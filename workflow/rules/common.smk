@@ -149,6 +149,10 @@ def all_targets():
     for name in PLAN.experiments:
         targets += [f"{RESULTS}/{name}/summary.csv", f"{RESULTS}/{name}/analysis.json"]
         targets += figure_files(name, "png") + figure_files(name, "pdf")
+    if not config["figures_only"]:
+        # Every run is a target itself: Snakemake rebuilds a missing intermediate file only when a
+        # target needs it, so a deleted or set-aside run JSON would otherwise never be trained again.
+        targets += [f"{RESULTS}/{path}.json" for path in PLAN.runs]
     return targets
 
 
