@@ -377,7 +377,8 @@ def phase_packing(check: Check) -> None:
         check.results[str(jobs)] = {
             "jobs": jobs, "total_images_per_s": sum(t["images"] for t in timed) / window,
             "per_job_images_per_s": [t["images_per_s"] for t in timed], "window_seconds": window,
-            "slots": slots, "distinct_slots": slots == [(0, s) for s in range(jobs)],
+            "slots": slots,  # one GPU (its CUDA_VISIBLE_DEVICES entry), slots 0..jobs-1
+            "distinct_slots": len({d for d, _ in slots}) == 1 and [s for _, s in slots] == list(range(jobs)),
             "peak_memory_gib": [None if r["runs"]["fp32"]["peak_memory_bytes"] is None
                                 else r["runs"]["fp32"]["peak_memory_bytes"] / 2**30 for r in runs],
         }
@@ -427,6 +428,8 @@ def _smoke_progress(log: str, folder: Path) -> dict:
     done, total = (int(steps[-1][0]), int(steps[-1][1])) if steps else (0, None)
     devices: dict = {}
     for path in (folder / "results").glob("**/*.json"):
+        if "checkpoints" in path.parts:
+            continue  # the copy of a finished result kept beside its checkpoint
         try:
             device = json.loads(path.read_text())["provenance"]["device"]["type"]
         except (KeyError, TypeError, ValueError):

@@ -206,7 +206,7 @@ def test_gpu_slots_give_each_process_its_own_device(per_gpu, tmp_path):
     for g in got:
         assert g["count"] == 1 and g["cvd"] == str(g["info"]["device"])  # each process sees its one device
     slots = {(g["info"]["device"], g["info"]["slot"]) for g in got}
-    assert slots == {(d, s) for d in range(gpus) for s in range(per_gpu)}  # every slot taken once
+    assert slots == {(str(d), s) for d in range(gpus) for s in range(per_gpu)}  # every slot taken once
     by_device = {}
     for g in got:
         by_device.setdefault(g["cvd"], set()).add(g["uuid"])

@@ -73,7 +73,7 @@ def test_two_simulated_gpus_one_job_each_and_killed_slots_are_reused(tmp_path):
     spans = []
     for result in results:
         prov = result["provenance"]
-        assert prov["gpu_slot"]["device"] == int(prov["device"]["cuda_visible_devices"])
+        assert prov["gpu_slot"]["device"] == prov["device"]["cuda_visible_devices"]  # the entry, as a string
         last = prov["segments"][-1]
         spans.append((instant(last["started"]), instant(prov["finished"]), prov["device"]["cuda_visible_devices"]))
     for i, (start_a, end_a, dev_a) in enumerate(spans):
