@@ -116,14 +116,14 @@ def convergence_time(tables, summary, analysis_json, params, **_):
         ax.set_xlabel(style.LAMBDA)
         top = np.nanmax(np.r_[0.0, (s["convergence_epoch_mean"] + s["convergence_epoch_std"].fillna(0)).to_numpy(),
                               (s[relax] + s["relax_efold_epoch_std"].fillna(0)).to_numpy() if relax in s else []])
-        ax.set_ylim(0, max(axes_top, top * 1.3 if np.isfinite(top) and top > 0 else 10))
-        axes_top = ax.get_ylim()[1]
         entry = next((e for e in analysis_json.get("per_noise_rate", [])
                       if e.get("noise_rate") is not None and abs(e["noise_rate"] - eta) < 1e-9), {})
         milestone = entry.get("convergence_at_milestone") or {}
-        for k, e in enumerate(_lr_drops(tables.get("dynamics")) if tables.get("dynamics") is not None else []):
+        drops = _lr_drops(tables.get("dynamics")) if tables.get("dynamics") is not None else []
+        for k, e in enumerate(drops):
             ax.axhline(e + 0.5, color="0.6", linewidth=0.6, linestyle=":",
                        label="first epoch after a learning-rate drop" if k == 0 else None)
+        top = max([top, *(e + 0.5 for e in drops)])
         notes = []
         factor, ci = entry.get("slowing_down_relaxation", {}).get("factor"), entry.get("relaxation_factor_interval")
         if factor is not None and ci and ci[0] is not None:
@@ -135,6 +135,10 @@ def convergence_time(tables, summary, analysis_json, params, **_):
             notes.append(f"no run reached error < {threshold:g}")
         if (s["convergence_epoch_count"] < s["test_error_count"]).any():
             notes.append("k/n under λ: runs converged")
+        # Headroom above the data and the lr-drop lines for the notes (about 8% of the height a line).
+        headroom = 1.15 + 0.09 * len(notes)
+        ax.set_ylim(0, max(axes_top, top * headroom if np.isfinite(top) and top > 0 else 10))
+        axes_top = ax.get_ylim()[1]
         if notes:
             ax.text(0.99, 0.98, "\n".join(notes), transform=ax.transAxes, ha="right", va="top", fontsize=6,
                     color="0.3")

@@ -64,7 +64,7 @@ def phase_diagram(summary, analysis_json, params, **_):
             for lc, ci, eta in fitted if lc is not None and round(eta, 9) in etas]
     if fpts:
         for x, (lo, hi), y in fpts:
-            ax.errorbar([x], [y + 0.28], xerr=[[x - lo], [hi - x]] if lo is not None else None, color="#0072B2",
+            ax.errorbar([x], [y + 0.4], xerr=[[x - lo], [hi - x]] if lo is not None else None, color="#0072B2",
                         marker="o", markersize=3.5, markeredgecolor="white", linewidth=1.2, capsize=2)
         ax.errorbar([], [], xerr=[], color="#0072B2", marker="o", markersize=3.5, linestyle="none",
                     label="fitted λ_c(η): midpoint of a logistic step, 95% bootstrap CI")
