@@ -135,5 +135,5 @@ def test_compare_rule_paper_against_itself(tmp_path, paper_results):
 def test_compare_with_a_missing_tree_is_a_config_error(tmp_path):
     proc = snakemake("-n", "--workflow-profile", "none", "--configfile", "config/demo.yaml", "--config",
                      f"compare_with={tmp_path}/nothing", check=False, timeout=120)
-    assert proc.returncode != 0
+    assert proc.returncode == 2, proc.stderr
     assert "compare_with" in proc.stdout + proc.stderr and "dualgrad import" in proc.stdout + proc.stderr

@@ -54,7 +54,8 @@ def test_snakemake_rejects_before_any_job(tmp_path, overlay, fragment):
     bad.write_text(yaml.safe_dump({"results_dir": str(tmp_path / "results"),
                                    "experiments": {"P": {"grid": overlay}}}))
     proc = snakemake("--cores", "1", "--workflow-profile", "none", "--configfile", bad, check=False, timeout=120)
-    assert proc.returncode != 0
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stdout + proc.stderr
     assert f"config key {fragment}" in proc.stdout + proc.stderr
     assert not (tmp_path / "results").exists()
 

@@ -55,3 +55,15 @@ def check_results_dir(results_dir: str) -> None:
             if not os.access(folder, os.W_OK | os.X_OK):
                 raise ConfigError("results_dir", f"cannot write under '{folder}' (read-only or no permission)")
             return
+
+
+def exit_for_config_error(error: ConfigError) -> None:
+    """End a Snakemake parse with the error's one line and status 2, as the CLI ends bad input.
+
+    Raised as an exception, Snakemake would print its own banner and end with status 1, which
+    does not tell a wrapper script a bad config from a failed job. SystemExit passes through
+    Snakemake's handlers (they catch Exception), and at parse time nothing is locked yet."""
+    import sys
+
+    print(f"Error: {error}", file=sys.stderr)
+    raise SystemExit(error.exit_status)

@@ -24,7 +24,8 @@ import dualgrad
 from dualgrad import ALGORITHM_VERSION
 from dualgrad.estimate import extension_summary
 from dualgrad.plan import FIGURES, build_plan
-from dualgrad.workflow_config import validate_workflow_config
+from dualgrad.errors import ConfigError
+from dualgrad.workflow_config import exit_for_config_error, validate_workflow_config
 
 
 def python_command():
@@ -48,9 +49,13 @@ def python_command():
 
 # A typo or out-of-range value stops here, before any job, naming the key. (Schema defaults are
 # documentation: filling them in would let them override the overlays.)
-validate_workflow_config(config, workflow.source_path("../schemas/config.schema.yaml"))
-
-PLAN = build_plan(config)
+try:
+    validate_workflow_config(
+        config, workflow.source_path("../schemas/config.schema.yaml")
+    )
+    PLAN = build_plan(config)
+except ConfigError as error:
+    exit_for_config_error(error)
 # The opt-in extension experiments say what they cost (in dry runs too).
 if config.get("extensions"):
     print("\n".join(extension_summary(PLAN, config)), file=sys.stderr)

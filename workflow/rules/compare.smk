@@ -2,8 +2,6 @@
 # results/paper from `dualgrad import`), every cell both trees hold is compared: a table, a
 # verdict JSON and one overview figure, in the report.
 
-from dualgrad.errors import ConfigError
-
 REFERENCE = config.get("compare_with")
 COMPARED_EXPERIMENTS = [
     name
@@ -11,12 +9,14 @@ COMPARED_EXPERIMENTS = [
     if Path(f"{REFERENCE}/{name}/tables/table.csv").is_file()
 ]
 if not COMPARED_EXPERIMENTS:
-    raise ConfigError(
-        "compare_with",
-        f"{REFERENCE!r} holds no <experiment>/tables/table.csv of this config's experiments "
-        f"({', '.join(PLAN.experiments)}); import the paper first: python -m dualgrad import "
-        f"../shared/paper-results --results {REFERENCE} and snakemake --configfile "
-        f"config/paper-import.yaml --config results_dir={REFERENCE}",
+    exit_for_config_error(
+        ConfigError(
+            "compare_with",
+            f"{REFERENCE!r} holds no <experiment>/tables/table.csv of this config's experiments "
+            f"({', '.join(PLAN.experiments)}); import the paper first: python -m dualgrad import "
+            f"../shared/paper-results --results {REFERENCE} and snakemake --configfile "
+            f"config/paper-import.yaml --config results_dir={REFERENCE}",
+        )
     )
 COMPARISON_CATEGORY = "Rebuild vs reference"
 
