@@ -70,6 +70,32 @@ def test_clipped_error_bar_bar_and_band_are_found():
     assert not layout.problems(fig)
 
 
+def test_a_legend_wider_than_the_figure_and_a_squeezed_axes_are_found():
+    fig, axes = style.figure()
+    ax = axes[0, 0]
+    # B2's legend before `below` chose its columns: three entries side by side, wider than the figure.
+    for i, label in enumerate(["CE, measured (exp C, n=2; CI too wide to shade), η = 40%", "chance",
+                               "anti-aligned, η = 40%"]):
+        ax.plot([0, 1], [0.1 * i, 0.2], label=label)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=3, fontsize=6)
+    found = layout.problems(fig)
+    assert any("past the figure" in p for p in found), found
+    # A narrow axes beside a wide one: the layout keeps it, but it is a sliver.
+    fig, axes = style.figure(ncols=2, width=style.COLUMN, gridspec_kw={"width_ratios": [1, 12]})
+    for ax in axes[0]:
+        ax.plot([0, 1], [0.1, 0.2])
+    found = layout.problems(fig)
+    assert any("squeezed" in p for p in found), found
+    # `below` picks as many columns as fit: the same entries then pass.
+    fig, axes = style.figure()
+    ax = axes[0, 0]
+    for i, label in enumerate(["CE, measured (exp C, n=2; CI too wide to shade), η = 40%", "chance",
+                               "anti-aligned, η = 40%"]):
+        ax.plot([0, 1], [0.1 * i, 0.2], label=label)
+    style.below(ax, fontsize=6)
+    assert layout.problems(fig) == []
+
+
 def test_a_clean_figure_passes_and_reference_lines_are_not_data():
     fig, axes = style.figure()
     ax = axes[0, 0]

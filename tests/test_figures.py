@@ -111,3 +111,18 @@ def test_empty_panel_says_no_data():
 def test_unknown_analysis_is_an_error(tmp_path):
     with pytest.raises(ValueError, match="unknown analysis"):
         plot("nope", {}, pd.DataFrame(), {}, {}, tmp_path)
+
+
+def test_a_reference_band_too_wide_to_inform_is_not_shaded_and_the_legend_says_so():
+    import matplotlib.pyplot as plt
+
+    from dualgrad.figures import style
+
+    fig, ax = plt.subplots()
+    assert style.reference_band(ax, 0.2, 0.3, color="k") is True
+    assert style.reference_band(ax, 0.0, 0.95, color="k") is False  # n = 2: the CI spans the axis
+    assert style.reference_band(ax, None, None, color="k") is None
+    assert len(ax.patches) == 1
+    assert style.band_note([True]) == "band: 95% CI"
+    assert "too wide to shade" in style.band_note([False]) and "no CI" in style.band_note([None])
+    plt.close(fig)

@@ -95,3 +95,14 @@ def test_threshold_verdicts():
     assert robust.compare_to_threshold([0.05, 0.2], 0.1, True, "spread")["verdict"] == robust.UNDECIDED
     assert robust.compare_to_threshold([1.3, 2.0], 1.2, False, "factor")["verdict"] == robust.SUPPORTED
     assert robust.compare_to_threshold([None, None], 1.2, False, "factor")["verdict"] == robust.UNDECIDED
+
+
+def test_a_mean_interval_never_leaves_the_range_of_its_quantity():
+    # Two seeds: the t-stretch (12.7/1.96) reaches far past [0, 1]; the V3 demo's gap read [0.41, 1.22].
+    gaps = [0.859, 0.771]
+    wide = robust.mean_interval(gaps, None, 0)["interval"]
+    assert wide[1] > 1.0  # unbounded, the stretch claims a gap no two errors can have
+    cut = robust.mean_interval(gaps, None, 0, bounds=robust.GAP_BOUNDS)["interval"]
+    assert cut == [wide[0], 1.0]
+    low = robust.mean_interval([0.01, 0.05], None, 0, bounds=robust.ERROR_BOUNDS)["interval"]
+    assert low[0] == 0.0 and 0.05 < low[1] < 1.0

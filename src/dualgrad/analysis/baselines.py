@@ -18,7 +18,8 @@ def summarize(table: pd.DataFrame, params: dict | None = None) -> pd.DataFrame:
     runs = usable_runs(table)
     summary = describe(runs, ["condition", "lambda", "noise_rate"],
                        {"test_error": MEAN_STD_COUNT, "best_error": ("mean", "std")})
-    return robust.with_mean_intervals(summary, runs, ["condition", "lambda", "noise_rate"], "test_error", params)
+    return robust.with_mean_intervals(summary, runs, ["condition", "lambda", "noise_rate"], "test_error", params,
+                                      bounds=robust.ERROR_BOUNDS)
 
 
 def analyze(tables: dict, params: dict) -> tuple[pd.DataFrame, dict]:

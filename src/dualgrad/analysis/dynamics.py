@@ -176,7 +176,7 @@ def analyze(tables: dict, params: dict) -> tuple[pd.DataFrame, dict]:
     summary = summary.sort_values(["noise_rate", "lambda"], kind="stable").reset_index(drop=True)
     factor = params.get("slowing_factor", 1.2)
     summary = robust.with_mean_intervals(summary, runs, ["noise_rate", "lambda", "region"], "relax_efold_epoch",
-                                         params)
+                                         params, bounds=robust.DURATION_BOUNDS)
     drops = lr_drop_epochs(tables.get("dynamics"))
     per_eta = []
     for i, eta in enumerate(sorted(ordered_unique(runs["noise_rate"]))):

@@ -145,7 +145,8 @@ def analyze(tables: dict, params: dict) -> tuple[pd.DataFrame, dict]:
     trajectory = trajectory[trajectory["run"].isin(ok_sweeps)]
     summary = describe(trajectory, ["branch", "lambda"], {"error": MEAN_STD_COUNT})
     summary = summary.sort_values(["branch", "lambda"], kind="stable").reset_index(drop=True)
-    summary = robust.with_mean_intervals(summary, trajectory, ["branch", "lambda"], "error", params)
+    summary = robust.with_mean_intervals(summary, trajectory, ["branch", "lambda"], "error", params,
+                                         bounds=robust.ERROR_BOUNDS)
     directions = branch_directions(trajectory) if len(trajectory) else {}
     up = next((b for b, d in directions.items() if d == "ascending"), None)
     down = next((b for b, d in directions.items() if d == "descending"), None)
@@ -166,7 +167,7 @@ def analyze(tables: dict, params: dict) -> tuple[pd.DataFrame, dict]:
     threshold = params.get("two_branch_gap", 0.10)
     movement = branch_movement(trajectory, params) if len(trajectory) else []
     gaps = seed_gaps(trajectory, up, down, gap_lambda)
-    gap_ci = robust.mean_interval(list(gaps.values()), params, 0)
+    gap_ci = robust.mean_interval(list(gaps.values()), params, 0, bounds=robust.GAP_BOUNDS)
     evidence = two_branch_evidence(gaps, gap_ci["interval"], threshold, movement,
                                    int(params.get("min_swept_seeds", 2)))
     p = robust.settings(params)

@@ -67,7 +67,8 @@ def summarize(table: pd.DataFrame, params: dict) -> pd.DataFrame:
     summary = describe(runs, ["noise_rate", "lambda"],
                        {"test_error": MEAN_STD_COUNT, "best_error": ("mean", "std"),
                         "avg_cos_struct_value": ("mean",)})
-    summary = robust.with_mean_intervals(summary, runs, ["noise_rate", "lambda"], "test_error", params)
+    summary = robust.with_mean_intervals(summary, runs, ["noise_rate", "lambda"], "test_error", params,
+                                         bounds=robust.ERROR_BOUNDS)
     summary = summary.sort_values(["noise_rate", "lambda"], kind="stable").reset_index(drop=True)
     summary.insert(2, "phase", [
         phase_label(number(r["test_error_mean"]), number(r["test_error_std"]), params.get("collapse_above", 0.5),

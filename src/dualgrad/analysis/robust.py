@@ -111,8 +111,23 @@ def stretched(point: float, interval: Sequence[float | None], factor: float) -> 
     return [float(point - (point - lo) * factor), float(point + (hi - point) * factor)]
 
 
-def mean_interval(values: Sequence[float], params: dict | None, *salt: int) -> dict:
-    """Mean of one cell's seed values with its bootstrap interval."""
+def clipped(interval: Sequence[float | None], bounds: tuple[float | None, float | None] | None) -> list:
+    """The interval cut to the values the quantity can take (an error lies in [0, 1]): with two or
+    three seeds the t-stretch can reach past them, which would claim what no data could show."""
+    lo, hi = interval
+    if bounds is None:
+        return [lo, hi]
+    low, high = bounds
+    if lo is not None and low is not None:
+        lo = max(lo, low)
+    if hi is not None and high is not None:
+        hi = min(hi, high)
+    return [lo, hi]
+
+
+def mean_interval(values: Sequence[float], params: dict | None, *salt: int,
+                  bounds: tuple[float | None, float | None] | None = None) -> dict:
+    """Mean of one cell's seed values with its bootstrap interval, cut to ``bounds`` (low, high)."""
     p = settings(params)
     v = _finite(values)
     if len(v) == 0:
@@ -120,7 +135,12 @@ def mean_interval(values: Sequence[float], params: dict | None, *salt: int) -> d
     boot = resample_means(v, int(p["bootstrap_resamples"]), rng_for(params, *salt))
     interval = percentile_interval(boot, p["confidence"]) if len(v) >= 2 else [None, None]
     interval = stretched(float(v.mean()), interval, t_stretch(len(v), p["confidence"]))
-    return {"mean": float(v.mean()), "interval": interval, "n": int(len(v))}
+    return {"mean": float(v.mean()), "interval": clipped(interval, bounds), "n": int(len(v))}
+
+
+ERROR_BOUNDS = (0.0, 1.0)  # a test error
+GAP_BOUNDS = (-1.0, 1.0)  # a difference of two errors
+DURATION_BOUNDS = (0.0, None)  # epochs
 
 
 # ------------------------------------------------------------------ transition fit
@@ -289,15 +309,17 @@ def cells_of(runs, by: Sequence[str], value: str = "test_error") -> dict[tuple, 
     return out
 
 
-def with_mean_intervals(summary, runs, by: Sequence[str], metric: str, params: dict | None):
-    """``summary`` plus ``<metric>_ci_low`` / ``_ci_high``: bootstrap interval of each cell's seed mean."""
+def with_mean_intervals(summary, runs, by: Sequence[str], metric: str, params: dict | None,
+                        bounds: tuple[float | None, float | None] | None = None):
+    """``summary`` plus ``<metric>_ci_low`` / ``_ci_high``: bootstrap interval of each cell's seed
+    mean, cut to ``bounds``."""
     summary = summary.copy()
     cells = cells_of(runs, by, metric) if metric in getattr(runs, "columns", []) else {}
     lows, highs = [], []
     for i, (_, row) in enumerate(summary.iterrows()):
         key = tuple(row[b] for b in by)
         match = next((v for k, v in cells.items() if _same_key(k, key)), [])
-        ci = mean_interval(match, params, i)["interval"]
+        ci = mean_interval(match, params, i, bounds=bounds)["interval"]
         lows.append(ci[0])
         highs.append(ci[1])
     summary[f"{metric}_ci_low"], summary[f"{metric}_ci_high"] = lows, highs

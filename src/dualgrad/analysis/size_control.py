@@ -54,7 +54,8 @@ def sharpening(fits: dict[str, dict], sizes: dict[str, float]) -> dict:
 def analyze(tables: dict, params: dict) -> tuple[pd.DataFrame, dict]:
     runs = usable_runs(tables["table"])
     summary = describe(runs, ["condition", "lambda"], {"test_error": MEAN_STD_COUNT, "best_error": ("mean", "std")})
-    summary = robust.with_mean_intervals(summary, runs, ["condition", "lambda"], "test_error", params)
+    summary = robust.with_mean_intervals(summary, runs, ["condition", "lambda"], "test_error", params,
+                                         bounds=robust.ERROR_BOUNDS)
     fits = _fits(runs, params)
     given = params.get("sizes") or {}
     sizes = {c: number(given.get(c)) if given.get(c) is not None else float(i) for i, c in enumerate(fits)}

@@ -33,7 +33,7 @@ def _pair_rows(pairs: list[dict], trajectory: pd.DataFrame, params: dict) -> lis
     for i, pair in enumerate(pairs):
         up, down = pair["ascending"], pair["descending"]
         gaps = seed_gaps(trajectory, up, down, lam)
-        ci = robust.mean_interval(list(gaps.values()), params, i)
+        ci = robust.mean_interval(list(gaps.values()), params, i, bounds=robust.GAP_BOUNDS)
         moved = [m for m in movement if m["branch"] in (up, down)]
         out.append({"label": pair.get("label", f"{up}/{down}"), "ascending": up, "descending": down,
                     "epochs_per_lam": pair.get("epochs_per_lam"), "lr_factor": pair.get("lr_factor"),
@@ -57,7 +57,7 @@ def _kinetic(rows: list[dict], params: dict) -> dict:
     fast, slow = group[0], group[-1]
     shared = sorted(set(fast["gap_per_seed"]) & set(slow["gap_per_seed"]))
     diffs = [fast["gap_per_seed"][s] - slow["gap_per_seed"][s] for s in shared]
-    ci = robust.mean_interval(diffs, params, 99)
+    ci = robust.mean_interval(diffs, params, 99, bounds=(-2.0, 2.0))  # a difference of two gaps
     what = (f"gap({fast['epochs_per_lam']} epochs/λ) − gap({slow['epochs_per_lam']} epochs/λ) at lr × "
             f"{fast['lr_factor']:g}")
     if len(shared) < 2:
@@ -79,7 +79,8 @@ def analyze(tables: dict, params: dict) -> tuple[pd.DataFrame, dict]:
     pairs = list(params.get("pairs") or [])
     rows = _pair_rows(pairs, trajectory, params)
     summary = describe(trajectory, ["branch", "lambda"], {"error": MEAN_STD_COUNT})
-    summary = robust.with_mean_intervals(summary, trajectory, ["branch", "lambda"], "error", params)
+    summary = robust.with_mean_intervals(summary, trajectory, ["branch", "lambda"], "error", params,
+                                         bounds=robust.ERROR_BOUNDS)
     label = {b: r["label"] for r in rows for b in (r["ascending"], r["descending"])}
     summary.insert(1, "pair", [label.get(b) for b in summary["branch"]])
     gap = {r["label"]: r for r in rows}

@@ -40,7 +40,8 @@ def summarize(table: pd.DataFrame, params: dict | None = None) -> pd.DataFrame:
     runs = usable_runs(table)
     summary = describe(runs, ["model", "lambda"], {
         "test_error": MEAN_STD_COUNT, "best_error": ("mean", "std"), "avg_cos_struct_value": ("mean",)})
-    return robust.with_mean_intervals(summary, runs, ["model", "lambda"], "test_error", params)
+    return robust.with_mean_intervals(summary, runs, ["model", "lambda"], "test_error", params,
+                                      bounds=robust.ERROR_BOUNDS)
 
 
 def degeneracy(cells: dict, critical: float | None, max_std: float | None, chance: float) -> dict:

@@ -46,7 +46,7 @@ def ablation(tables, summary, analysis_json, params, extra=None, **_):
 
             handles.append(Line2D([], [], **style.CHANCE))
             labels.append("dotted: unit norm (middle), orthogonal (right)")
-        fig.legend(handles, labels, loc="outside lower center", ncol=len(labels), fontsize=7,
+        style.figure_legend(fig, handles, labels, fontsize=7,
                    title=f"{style.seeds_note(summary) or ''}; conditions drawn side by side at each λ".lstrip("; "),
                    title_fontsize=6.5)
     if ax_norm.lines:

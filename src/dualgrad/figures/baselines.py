@@ -26,10 +26,10 @@ def draw_reference(ax, baselines, condition: str, eta: float, fallback, colour=N
     measured = measured_reference(baselines, condition, eta)
     colour = colour or style.REFERENCE["color"]
     if measured is not None:
+        lo, hi = measured["interval"] or (None, None)
+        band = style.reference_band(ax, lo, hi, color=colour, alpha=0.12)
         ax.axhline(measured["mean"], color=colour, linestyle="--", linewidth=1.0, alpha=0.8,
-                   label=f"{condition}, measured (exp C, n={measured['n']}, 95% CI){suffix}")
-        if measured["interval"]:
-            ax.axhspan(*measured["interval"], color=colour, alpha=0.12, linewidth=0)
+                   label=f"{condition}, measured (exp C, n={measured['n']}; {style.band_note([band])}){suffix}")
         return "measured"
     if fallback is not None:
         style.reference_line(ax, fallback, label=f"{condition}: paper's constant (no exp C runs){suffix}",

@@ -148,7 +148,7 @@ def convergence_time(tables, summary, analysis_json, params, **_):
         for handle, label in zip(*ax.get_legend_handles_labels()):
             labelled.setdefault(label, handle)
     if labelled:
-        fig.legend(labelled.values(), labelled.keys(), loc="outside lower center", ncol=len(labelled), fontsize=7)
+        style.figure_legend(fig, labelled.values(), labelled.keys(), fontsize=7)
     return fig
 
 

@@ -62,7 +62,7 @@ def hysteresis(summary, analysis_json, params, **_):
     style.error_ylim(ax)
     ax.set_xticks(sorted_floats(summary["lambda"])[::2])
     # below the axes: never on the data
-    style.legend(ax, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=3, fontsize=6,
+    style.below(ax, ncol=3, fontsize=6,
                  title=f"bands ±1 std over the {len(seeds)} swept seeds" if len(seeds) > 1 else None, title_fontsize=6)
     return fig
 

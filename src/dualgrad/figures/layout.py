@@ -5,8 +5,11 @@ coordinates, and axis limits against every drawn bar, error bar and band.
 
 - a legend (of an axes or of the figure) whose box touches a data line, marker, bar, error bar or
   band of any axes;
+- a legend over an axis label or title;
 - a text or annotation whose box touches data of its own axes;
-- a data point, bar end, error-bar end or band edge outside its axes' view limits (clipped).
+- a data point, bar end, error-bar end or band edge outside its axes' view limits (clipped);
+- a legend wider than the figure, or an axes with data squeezed below ``MIN_AXES_INCHES`` in
+  width or height (a legend too wide for the figure makes the layout shrink the plot to a sliver).
 
 *Data* are what is drawn in data coordinates: lines and markers, error-bar collections, bands
 (fill_between) and bars. Reference lines and spans (axhline, axvline, axvspan) span the axes by
@@ -24,6 +27,7 @@ from matplotlib.path import Path
 from matplotlib.transforms import Bbox
 
 PAD = 1.0  # display pixels of slack around a box (antialiasing, rounding)
+MIN_AXES_INCHES = 0.75  # the narrowest panel of a three-panel column figure is ~1.5 in
 
 
 def _not_blended(artist, ax) -> bool:
@@ -134,10 +138,17 @@ def problems(fig) -> list[str]:
     legends += [("figure legend", leg) for leg in fig.legends]
     for name, legend in legends:
         box = legend.get_window_extent(renderer)
+        if box.x0 < fig.bbox.x0 - PAD or box.x1 > fig.bbox.x1 + PAD:
+            found.append(f"{name} is {box.width / fig.dpi:.2f} in wide, past the figure's "
+                         f"{fig.bbox.width / fig.dpi:.2f} in (the layout squeezes or gives up)")
         for ax in axes:
             hit = next((s for s in shapes[ax] if s.touches(box)), None)
             if hit is not None:
                 found.append(f"{name} overlaps {hit.label} in '{ax.get_title()}'")
+            for what, label in (("x label", ax.xaxis.label), ("y label", ax.yaxis.label), ("title", ax.title)):
+                if label.get_visible() and label.get_text().strip() and \
+                        box.overlaps(label.get_window_extent(renderer)):
+                    found.append(f"{name} overlaps the {what} '{label.get_text()[:30]}' of '{ax.get_title()}'")
     for ax in axes:
         if not shapes[ax]:
             continue
@@ -146,7 +157,18 @@ def problems(fig) -> list[str]:
             if hit is not None:
                 found.append(f"{name} overlaps {hit.label} in '{ax.get_title()}'")
         found += clipped(ax, shapes[ax])
+        found += squeezed(ax, fig)
     return found
+
+
+def squeezed(ax, fig) -> list[str]:
+    """The axes, if the layout left it too small to read."""
+    box = ax.get_window_extent()
+    width, height = box.width / fig.dpi, box.height / fig.dpi
+    if min(width, height) < MIN_AXES_INCHES:
+        return [f"axes '{ax.get_title()}' squeezed to {width:.2f} x {height:.2f} in "
+                f"(under {MIN_AXES_INCHES} in: a legend or label too wide for the figure?)"]
+    return []
 
 
 def clipped(ax, shapes) -> list[str]:

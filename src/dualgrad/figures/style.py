@@ -105,6 +105,33 @@ def mean_std_line(ax, x, mean, std=None, *, band: bool = False, **kwargs):
     return ax.errorbar(x, mean, yerr=yerr, **kwargs)
 
 
+# A reference's 95 % band wider than this (on the error axis) tells nothing a reader can see and
+# hides the data under it: it is not shaded, and the legend says so.
+BAND_SHADE_MAX = 0.5
+
+
+def reference_band(ax, lo, hi, **style) -> bool | None:
+    """Shade [lo, hi] when it is an informative band: True; False when too wide; None when there is
+    no interval (one seed)."""
+    if lo is None or hi is None or lo != lo or hi != hi:
+        return None
+    if float(hi) - float(lo) > BAND_SHADE_MAX:
+        return False
+    ax.axhspan(float(lo), float(hi), linewidth=0, **style)
+    return True
+
+
+def band_note(shaded: list[bool | None]) -> str:
+    """The legend's words for the reference bands drawn (all, some or none shaded)."""
+    if all(b is True for b in shaded):
+        return "band: 95% CI"
+    if all(b is None for b in shaded):
+        return "one seed: no CI"
+    if not any(shaded):
+        return "CI too wide to shade"
+    return "band: 95% CI where narrow"
+
+
 def reference_line(ax, y, label: str | None = None, **style) -> None:
     if y is None or (isinstance(y, float) and math.isnan(y)):
         return
@@ -149,11 +176,43 @@ def below(ax, ncol: int | None = None, **kwargs):
     legend_now = ax.get_legend()
     if legend_now is not None:
         legend_now.remove()
-    bottom = ax.get_tightbbox(renderer).y0
-    y = ax.transAxes.inverted().transform((0, bottom))[1] - 0.02
-    handles, _ = ax.get_legend_handles_labels()
+    handles = kwargs.pop("handles", None) or ax.get_legend_handles_labels()[0]
     kwargs.pop("loc", None)
-    return ax.legend(loc="upper center", bbox_to_anchor=(0.5, y), ncol=ncol or min(len(handles), 3), **kwargs)
+    # As many columns as fit the figure's width: a wider legend makes the layout squeeze the axes.
+    for columns in range(ncol or min(len(handles), 3), 0, -1):
+        placed = ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=columns, **kwargs)
+        if columns == 1 or placed.get_window_extent(renderer).width <= 0.95 * fig.bbox.width:
+            break
+    # The anchor is in axes fractions and the layout resizes the axes around the legend: place it
+    # under the x label again until the layout settles.
+    for _ in range(4):
+        fig.canvas.draw()
+        placed.set_in_layout(False)
+        bottom = ax.get_tightbbox(renderer).y0
+        placed.set_in_layout(True)
+        y = ax.transAxes.inverted().transform((0, bottom))[1] - 0.02
+        old_y = placed.get_bbox_to_anchor().transformed(ax.transAxes.inverted()).y0
+        placed.set_bbox_to_anchor((0.5, y), transform=ax.transAxes)
+        if abs(old_y - y) < 0.005:
+            break
+    return placed
+
+
+def figure_legend(fig, handles, labels=None, ncol: int | None = None, **kwargs):
+    """One legend under all panels ("outside lower center"), in as many columns as fit the
+    figure's width (at most ``ncol``): a legend wider than the figure widens the saved image past
+    its printed size."""
+    labels = list(labels) if labels is not None else [h.get_label() for h in handles]
+    handles = list(handles)
+    renderer = fig.canvas.get_renderer()
+    placed = None
+    for columns in range(min(ncol or len(handles), len(handles)), 0, -1):
+        if placed is not None:
+            placed.remove()
+        placed = fig.legend(handles, labels, loc="outside lower center", ncol=columns, **kwargs)
+        if columns == 1 or placed.get_window_extent(renderer).width <= 0.98 * fig.bbox.width:
+            break
+    return placed
 
 
 def seeds_note(summary, count: str = "test_error_count", bars: str = "bars ±1 std over seeds (ddof=1)") -> str | None:
@@ -179,7 +238,7 @@ def curves_legend(fig, colours: dict, seeds=None, lr_drops: bool = False) -> Non
     if lr_drops:
         handles.append(Line2D([], [], color="0.6", linewidth=0.6, linestyle=":", label="learning-rate drop"))
     if colours:
-        fig.legend(handles=handles, loc="outside lower center", ncol=min(len(handles), 6), fontsize=6.5)
+        figure_legend(fig, handles, ncol=6, fontsize=6.5)
 
 
 def error_ylim(ax, lo: float = 0.0, hi: float = 1.0, margin: float = 0.02) -> None:

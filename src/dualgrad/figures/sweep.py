@@ -11,8 +11,9 @@ from .common import rows_of, sorted_floats
 REFERENCES = {"CE": "--", "Loss-mix": "-.", "Misaligned": ":"}
 
 
-def _baseline_lines(ax, baselines, eta: float, colour: str) -> list[str]:
-    drawn = []
+def _baseline_lines(ax, baselines, eta: float, colour: str) -> dict[str, bool]:
+    """C's references at ``eta``: condition -> whether its band was shaded."""
+    drawn = {}
     if baselines is None or baselines.empty or "condition" not in baselines:
         return drawn
     for condition, linestyle in REFERENCES.items():
@@ -21,9 +22,7 @@ def _baseline_lines(ax, baselines, eta: float, colour: str) -> list[str]:
             ax.axhline(float(s["test_error_mean"].iloc[0]), color=colour, linestyle=linestyle, linewidth=1.0,
                        alpha=0.75)
             lo, hi = (s[c].iloc[0] if c in s else None for c in ("test_error_ci_low", "test_error_ci_high"))
-            if lo is not None and hi is not None and lo == lo and hi == hi:  # 95% interval of C's mean
-                ax.axhspan(float(lo), float(hi), color=colour, alpha=0.08, linewidth=0)
-            drawn.append(condition)
+            drawn[condition] = style.reference_band(ax, lo, hi, color=colour, alpha=0.08)  # C's mean, 95% CI
     return drawn
 
 
@@ -34,14 +33,15 @@ def main_sweep(summary, analysis_json, params, extra=None, **_):
         style.no_data(ax)
         return fig
     baselines = (extra or {}).get("baselines")
-    handles, drawn = [], {}  # baseline condition -> the η it is drawn for
+    handles, drawn, shaded = [], {}, {}  # baseline condition -> the η it is drawn for, its bands shaded
     for i, eta in enumerate(sorted_floats(summary["noise_rate"])):
         s = rows_of(summary, noise_rate=eta)
         handles.append(style.mean_std_line(ax, s["lambda"], s["test_error_mean"], s["test_error_std"],
                                            marker=style.marker(i), color=style.colour(i),
                                            label=f"dual gradient, {style.percent(eta)}"))
-        for condition in _baseline_lines(ax, baselines, eta, style.colour(i)):
+        for condition, band in _baseline_lines(ax, baselines, eta, style.colour(i)).items():
             drawn.setdefault(condition, []).append(i)
+            shaded.setdefault(condition, []).append(band)
     if params.get("collapse_above") is not None:
         style.reference_line(ax, params["collapse_above"], **style.CHANCE)
     for condition in REFERENCES:
@@ -50,15 +50,21 @@ def main_sweep(summary, analysis_json, params, extra=None, **_):
             etas = sorted_floats(summary["noise_rate"])
             handles.append(Line2D([], [], color=style.colour(drawn[condition][0]) if one else "0.3",
                                   linestyle=REFERENCES[condition], linewidth=1.0,
-                                  label=(f"{condition} (exp C, {style.percent(etas[drawn[condition][0]])}; "
-                                         "band: 95% CI)") if one
-                                  else f"{condition} (exp C; colour: η; band: 95% CI)"))
-    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.2), fontsize=6, ncol=2,
-              title=style.seeds_note(summary), title_fontsize=6)
+                                  label=(f"{condition} (exp C, {style.percent(etas[drawn[condition][0]])})") if one
+                                  else f"{condition} (exp C; colour: η)"))
+    title = style.seeds_note(summary)
+    if shaded:  # one line on C's bands (kept out of the entries: a wider legend squeezes the axes)
+        bands = style.band_note([b for bs in shaded.values() for b in bs])
+        title = "\n".join(filter(None, [title, f"exp C references: mean line; {bands}"]))
+
+    lams = sorted_floats(summary["lambda"])
+    if len(lams) <= 8:  # ticks at the grid's λ, not at an automatic spacing finer than the data
+        ax.set_xticks(lams)
     ax.set_title("Main λ sweep")
     ax.set_xlabel(style.LAMBDA)
     ax.set_ylabel(style.ERROR)
     style.error_ylim(ax)
+    style.below(ax, handles=handles, fontsize=6, ncol=2, title=title, title_fontsize=6)  # labels and limits first
     return fig
 
 
