@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast report lint clean-demo
+.PHONY: demo test test-fast lint clean-demo
 
 $(STAMP): requirements.txt requirements-dev.txt requirements-cluster.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)

@@ -131,6 +131,7 @@ table{border-collapse:collapse;margin:4px 0} th,td{border:1px solid #ddd;padding
 vertical-align:top} thead th{background:#f3f3f3;position:sticky;top:0} tr.verdict>th{color:#8a4b00}
 tr.verdict>td{font-weight:600} table.summary td{font-variant-numeric:tabular-nums;text-align:right}
 p.meta{color:#555;margin:2px 0 8px}
+table.numbers td, table.nested td{max-width:80ch;overflow-wrap:break-word} th{white-space:nowrap}
 """
 
 
