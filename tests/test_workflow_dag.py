@@ -51,3 +51,19 @@ def test_figure_names_in_the_plan_match_the_figure_modules():
     from dualgrad.plan import FIGURES as planned
 
     assert drawn == planned
+
+
+def test_b2_and_b3_analyses_read_the_measured_ce_of_c(tmp_path):
+    """B2's and B3's claims are judged against C's CE runs of the same tree: their analyze jobs take
+    C's summary as input (A's, which draws C only in its figure, does not)."""
+    proc = snakemake("-n", *(f"{tmp_path}/{e}/analysis.json" for e in ("A", "B2", "B3")), "--workflow-profile",
+                     "none", "--configfile", "config/demo.yaml", "--config", f"results_dir={tmp_path}", timeout=300)
+    text = proc.stdout + proc.stderr
+    jobs = {}
+    for block in text.split("rule analyze:")[1:]:
+        inputs = next(line for line in block.splitlines() if line.strip().startswith("input:"))
+        output = next(line for line in block.splitlines() if line.strip().startswith("output:"))
+        jobs[output.split("/")[-2]] = inputs
+    assert set(jobs) == {"A", "B2", "B3", "C"}, text[-3000:]  # C analysed first: its summary is their input
+    assert f"{tmp_path}/C/summary.csv" in jobs["B2"] and f"{tmp_path}/C/summary.csv" in jobs["B3"]
+    assert "C/summary.csv" not in jobs["A"]

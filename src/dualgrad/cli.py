@@ -150,6 +150,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tables", required=True, help="folder written by `tables`")
     p.add_argument("--summary", required=True)
     p.add_argument("--analysis-json", required=True)
+    p.add_argument("--baselines", metavar="SUMMARY_CSV",
+                   help="summary of the experiment whose measured runs a claim is judged against (C's, for B2/B3)")
 
     p = sub.add_parser("plot", help="(workflow) the figures of one experiment, PNG and PDF")
     p.add_argument("--analysis", required=True)

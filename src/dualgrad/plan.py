@@ -37,6 +37,9 @@ FIGURES = {
     "size_control": ["size_control"],
 }
 ANALYSES = tuple(FIGURES)
+# Analyses that judge a claim against another experiment's measured runs (the summary of
+# params.baselines_from, i.e. C's CE runs of the same results tree): the DAG gives them its input.
+USES_BASELINES = frozenset({"anti_aligned", "ablation"})
 _CORE = ("arch", "method", "value_source", "K", "renorm", "lam", "eta", "seed")
 _LABELS = ("condition", "region", "branch")
 

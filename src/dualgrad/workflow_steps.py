@@ -33,7 +33,12 @@ def _analyze(args) -> int:
     from .analysis import analyze
     from .tidy import read_tables
 
-    summary, analysis = analyze(args.analysis, read_tables(args.tables), json.loads(args.params_json))
+    tables = read_tables(args.tables)
+    if args.baselines:
+        import pandas as pd
+
+        tables["baselines"] = pd.read_csv(args.baselines)
+    summary, analysis = analyze(args.analysis, tables, json.loads(args.params_json))
     tmp = Path(args.summary).with_name(f".{Path(args.summary).name}.tmp")
     summary.to_csv(tmp, index=False)
     tmp.replace(args.summary)

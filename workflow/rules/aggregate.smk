@@ -47,15 +47,7 @@ rule tables:
 
 rule analyze:
     input:
-        tables=multiext(
-            f"{RESULTS}/{{experiment}}/tables/",
-            "runs.csv",
-            "table.csv",
-            "dynamics.csv",
-            "trajectory.csv",
-            "missing.csv",
-        ),
-        code=package_files("analysis"),
+        unpack(analysis_inputs),
     output:
         summary=f"{RESULTS}/{{experiment}}/summary.csv",
         analysis=f"{RESULTS}/{{experiment}}/analysis.json",
@@ -69,6 +61,10 @@ rule analyze:
         analysis=lambda wc: PLAN.experiments[wc.experiment].analysis,
         settings=lambda wc: json.dumps(PLAN.experiments[wc.experiment].params),
         tables=lambda wc, input: parent(input.tables[0]),
+        baselines=lambda wc, input: (
+            f"--baselines {input.baselines}" if "baselines" in input.keys() else ""
+        ),
     shell:
         "{params.python} -m dualgrad analyze --analysis {params.analysis} --params-json {params.settings:q} "
-        "--tables {params.tables} --summary {output.summary} --analysis-json {output.analysis} 2> {log}"
+        "--tables {params.tables} --summary {output.summary} --analysis-json {output.analysis} "
+        "{params.baselines} 2> {log}"

@@ -23,7 +23,7 @@ if (SRC / "dualgrad").is_dir():
 import dualgrad
 from dualgrad import ALGORITHM_VERSION
 from dualgrad.estimate import extension_summary
-from dualgrad.plan import FIGURES, build_plan
+from dualgrad.plan import FIGURES, USES_BASELINES, build_plan
 from dualgrad.errors import ConfigError
 from dualgrad.workflow_config import exit_for_config_error, validate_workflow_config
 
@@ -182,6 +182,23 @@ if config["figures_only"]:
 
 def sweep_run(wc):
     return PLAN.runs[f"hysteresis/{wc.run}/sweep~{wc.sweep}"]
+
+
+def analysis_inputs(wildcards):
+    """An experiment's tables and the analysis code; for B2/B3 also the summary of the experiment
+    whose measured CE runs their claims are judged against (params.baselines_from)."""
+    exp = PLAN.experiments[wildcards.experiment]
+    inputs = {
+        "tables": [
+            f"{RESULTS}/{wildcards.experiment}/tables/{name}.csv"
+            for name in ("runs", "table", "dynamics", "trajectory", "missing")
+        ],
+        "code": package_files("analysis"),
+    }
+    other = exp.params.get("baselines_from")
+    if exp.analysis in USES_BASELINES and other in PLAN.experiments:
+        inputs["baselines"] = f"{RESULTS}/{other}/summary.csv"
+    return inputs
 
 
 def figure_inputs(experiment):
