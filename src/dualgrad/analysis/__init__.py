@@ -26,7 +26,6 @@ from . import (
     sweep_rate,
     universality,
 )
-from ..plan import USES_BASELINES  # the analyses that read tables["baselines"]
 from .stats import STD_DDOF, json_safe
 
 ANALYZERS: dict[str, Callable[[dict, dict], tuple[pd.DataFrame, dict]]] = {
@@ -41,8 +40,6 @@ ANALYZERS: dict[str, Callable[[dict, dict], tuple[pd.DataFrame, dict]]] = {
     "sweep_rate": sweep_rate.analyze,  # extension: V3 sweep-rate control
     "size_control": size_control.analyze,  # extension: the transition at several sizes
 }
-
-
 
 
 def analyze(analysis: str, tables: dict[str, pd.DataFrame], params: dict | None = None) -> tuple[pd.DataFrame, dict]:
@@ -68,4 +65,4 @@ def analyze(analysis: str, tables: dict[str, pd.DataFrame], params: dict | None 
     return summary, json_safe({**header, **result})
 
 
-__all__ = ["ANALYZERS", "USES_BASELINES", "analyze"]
+__all__ = ["ANALYZERS", "analyze"]

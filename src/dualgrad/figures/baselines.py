@@ -4,30 +4,17 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..analysis import reference
 from . import style
 from .common import ordered_unique, rows_of, sorted_floats
 
 
-def measured_reference(baselines, condition: str, eta: float) -> dict | None:
-    """Mean and bootstrap interval of a condition of C's summary at ``eta`` (None when C has no such runs)."""
-    if baselines is None or baselines.empty or "condition" not in baselines:
-        return None
-    s = rows_of(baselines, condition=condition, noise_rate=float(eta))
-    if not len(s) or s["test_error_mean"].isna().all():
-        return None
-    row = s.iloc[0]
-    lo, hi = (row.get(c) for c in ("test_error_ci_low", "test_error_ci_high"))
-    return {"mean": float(row["test_error_mean"]), "interval": None if lo is None or np.isnan(lo) else
-            (float(lo), float(hi)), "n": int(row.get("test_error_count", 0) or 0)}
-
-
 def draw_reference(ax, baselines, condition: str, eta: float, fallback, colour=None, suffix: str = "") -> str | None:
     """C's measured ``condition`` at ``eta`` as a line with its 95 % band; else the paper's constant, labelled so."""
-    measured = measured_reference(baselines, condition, eta)
+    measured = reference.measured_ce(baselines, eta, condition)
     colour = colour or style.REFERENCE["color"]
     if measured is not None:
-        lo, hi = measured["interval"] or (None, None)
-        band = style.reference_band(ax, lo, hi, color=colour, alpha=0.12)
+        band = style.reference_band(ax, *measured["interval"], color=colour, alpha=0.12)
         ax.axhline(measured["mean"], color=colour, linestyle="--", linewidth=1.0, alpha=0.8,
                    label=f"{condition}, measured (exp C, n={measured['n']}; {style.band_note([band])}){suffix}")
         return "measured"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from matplotlib.lines import Line2D
 
+from ..analysis import reference
 from . import style
 from .common import rows_of, sorted_floats
 
@@ -17,12 +18,10 @@ def _baseline_lines(ax, baselines, eta: float, colour: str) -> dict[str, bool]:
     if baselines is None or baselines.empty or "condition" not in baselines:
         return drawn
     for condition, linestyle in REFERENCES.items():
-        s = rows_of(baselines, condition=condition, noise_rate=eta)
-        if len(s) and s["test_error_mean"].notna().any():
-            ax.axhline(float(s["test_error_mean"].iloc[0]), color=colour, linestyle=linestyle, linewidth=1.0,
-                       alpha=0.75)
-            lo, hi = (s[c].iloc[0] if c in s else None for c in ("test_error_ci_low", "test_error_ci_high"))
-            drawn[condition] = style.reference_band(ax, lo, hi, color=colour, alpha=0.08)  # C's mean, 95% CI
+        measured = reference.measured_ce(baselines, eta, condition)
+        if measured is not None:
+            ax.axhline(measured["mean"], color=colour, linestyle=linestyle, linewidth=1.0, alpha=0.75)
+            drawn[condition] = style.reference_band(ax, *measured["interval"], color=colour, alpha=0.08)
     return drawn
 
 
